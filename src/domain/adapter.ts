@@ -1,0 +1,98 @@
+import type { Logger } from 'pino';
+import type { ChainId } from './caip.ts';
+import type { ChainFamily, ChainRegistration } from './chain.ts';
+import type { Hex } from './hex.ts';
+import type { QiaoMessage } from './message.ts';
+
+/**
+ * A member chain, as the relayer sees it: small capabilities rather than one
+ * god client, so each stage takes only what it uses.
+ */
+export interface ChainHeads {
+  head: bigint;
+  /** Highest height that is final under the chain's finality rule. */
+  finalized: bigint;
+}
+
+/** A `MessageSent` found at a source port; `id` is recomputed from `encoded`. */
+export interface ObservedMessage {
+  id: Hex;
+  encoded: Hex;
+  message: QiaoMessage;
+  height: bigint;
+  blockHash: Hex;
+  txHash: Hex;
+  logIndex: number;
+}
+
+export interface MessageWatcher {
+  heads(): Promise<ChainHeads>;
+  /** Messages the port emitted in heights [from, to], in chain order. */
+  messagesIn(from: bigint, to: bigint): Promise<ObservedMessage[]>;
+  /** The port's next outbound nonce of a lane at `height` (for gap checks). */
+  laneNonceAt?(dstChain: ChainId, height: bigint): Promise<bigint>;
+}
+
+/** Family-specific, JSON-safe evidence that a port committed messages at a height. */
+export interface SourceProof {
+  kind: string;
+  height: string;
+  [k: string]: unknown;
+}
+
+export interface CommitmentProver {
+  /** Fetches, from `endpoint` (index into the chain's endpoints), the proof for ids at a height. */
+  proveCommitments(height: bigint, ids: readonly Hex[], endpoint?: number): Promise<SourceProof>;
+  endpointCount(): number;
+}
+
+export interface DeliveryItem {
+  id: Hex;
+  encoded: Hex;
+  proof: Hex[];
+}
+
+export interface DeliveryBatch {
+  rootType: 1;
+  setId: bigint;
+  batchNo: bigint;
+  root: Hex;
+  signatures: Hex[];
+  items: DeliveryItem[];
+}
+
+export type DeliveryOutcome =
+  | { id: Hex; status: 'delivered'; txHash: Hex; height: bigint }
+  | { id: Hex; status: 'failed'; txHash: Hex; height: bigint; reason: string }
+  | { id: Hex; status: 'rejected'; reason: string };
+
+export interface Receipt {
+  id: Hex;
+  status: 'delivered' | 'failed';
+  txHash: Hex;
+  height: bigint;
+  reason?: string;
+}
+
+export interface MessageDeliverer {
+  /** Delivers what has no receipt yet; items already received come back with their receipt. */
+  deliver(batch: DeliveryBatch): Promise<DeliveryOutcome[]>;
+  receiptOf(id: Hex): Promise<Receipt | null>;
+}
+
+export interface ChainAdapter {
+  readonly chainId: ChainId;
+  readonly family: ChainFamily;
+  readonly watcher: MessageWatcher;
+  readonly prover: CommitmentProver;
+  readonly deliverer: MessageDeliverer;
+  close(): Promise<void>;
+}
+
+export interface AdapterContext {
+  logger: Logger;
+  /** Hex private key the relayer pays destination gas with (never logged). */
+  relayerKey?: Hex;
+}
+
+export type AdapterFactory = (registration: ChainRegistration, ctx: AdapterContext) => Promise<ChainAdapter>;

@@ -1,0 +1,164 @@
+import type { ChainId } from '../domain/caip.ts';
+import type { ChainRegistration } from '../domain/chain.ts';
+import type { Hex } from '../domain/hex.ts';
+import type { MessageJson } from '../domain/message.ts';
+import type { MessageStatus } from '../domain/status.ts';
+
+/** A message as the index holds it. Hex strings are lowercase; bigints are decimal strings. */
+export interface MessageRow {
+  id: Hex;
+  encoded: Hex;
+  message: MessageJson;
+  srcChain: string;
+  dstChain: string;
+  sender: string;
+  receiver: string;
+  nonce: string;
+  status: MessageStatus;
+  reason: string | null;
+  srcTxHash: Hex | null;
+  srcHeight: string | null;
+  dstTxHash: Hex | null;
+  batchNo: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One status change with the evidence that backed it (stored: nodes prune old state). */
+export interface TransitionRow {
+  seq: string;
+  messageId: Hex;
+  status: MessageStatus;
+  at: Date;
+  chain: string | null;
+  height: string | null;
+  txHash: Hex | null;
+  reason: string | null;
+  proof: unknown | null;
+}
+
+export interface TransitionEvidence {
+  chain?: string;
+  height?: bigint;
+  txHash?: Hex;
+  reason?: string;
+  proof?: unknown;
+  batchNo?: bigint;
+  at?: Date;
+}
+
+export interface SentRecord {
+  id: Hex;
+  encoded: Hex;
+  message: MessageJson;
+  height: bigint;
+  txHash: Hex;
+  blockHash: Hex;
+  logIndex: number;
+}
+
+export interface MessageFilter {
+  /** Source or destination chain. */
+  chain?: string;
+  srcChain?: string;
+  dstChain?: string;
+  status?: MessageStatus;
+  sender?: string;
+  receiver?: string;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+  /** 1..500, default 50. */
+  limit?: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export type BatchStatus = 'pending' | 'committed' | 'attested';
+
+export interface BatchRow {
+  batchNo: string;
+  root: Hex;
+  ids: Hex[];
+  status: BatchStatus;
+  govTxHash: Hex | null;
+  govHeight: string | null;
+  createdAt: Date;
+}
+
+export interface AttestationRow {
+  batchNo: string;
+  rootType: number;
+  setId: string;
+  attestor: string;
+  signature: Hex;
+  createdAt: Date;
+}
+
+export interface ChainRow extends ChainRegistration {
+  updatedAt: Date;
+}
+
+export interface NonceGap {
+  srcChain: string;
+  srcPort: string;
+  dstChain: string;
+  /** First missing nonce and the nonce seen after the gap. */
+  expected: string;
+  seen: string;
+  detectedAt: Date;
+}
+
+/**
+ * The message index: one query layer over PGlite (embedded) or PostgreSQL.
+ * Every write is idempotent, so a replayed job changes nothing.
+ */
+export interface MessageIndex {
+  readonly backend: 'pglite' | 'postgres';
+
+  upsertChain(c: ChainRegistration): Promise<void>;
+  getChain(chainId: ChainId | string): Promise<ChainRow | null>;
+  listChains(): Promise<ChainRow[]>;
+
+  /** Inserts messages not yet known (status `sent` + a transition); returns the ids that were new. */
+  recordSent(chain: ChainId | string, records: readonly SentRecord[]): Promise<Hex[]>;
+  /**
+   * Moves each message to `to` where `canTransition(current, to)` allows it,
+   * appends a transition row with the evidence, and returns the ids that moved.
+   * `evidence.batchNo` sets the message's batch; `reason` is stored on the message too.
+   */
+  transition(ids: readonly Hex[], to: MessageStatus, evidence?: TransitionEvidence): Promise<Hex[]>;
+  /** Records the destination transaction without changing status rules (used with `delivered`/`failed`). */
+  setDstTx(id: Hex, txHash: Hex): Promise<void>;
+  getMessage(id: Hex | string): Promise<MessageRow | null>;
+  getMessages(ids: readonly Hex[]): Promise<MessageRow[]>;
+  timeline(id: Hex | string): Promise<TransitionRow[]>;
+  /** Newest first; throws ValidationError('cursor' | 'limit' | 'status' | ...) on bad input. */
+  listMessages(filter: MessageFilter): Promise<Page<MessageRow>>;
+  /** Oldest first, for the pipeline (e.g. verified and not yet in a batch). */
+  messagesByStatus(status: MessageStatus, limit: number, opts?: { dstChain?: string; unbatched?: boolean }): Promise<MessageRow[]>;
+  countByStatus(): Promise<Record<string, number>>;
+
+  /** Write-ahead: the batch exists here before its commit transaction is sent. */
+  createBatch(batchNo: bigint, root: Hex, ids: readonly Hex[]): Promise<void>;
+  markBatch(batchNo: bigint, status: BatchStatus, evidence?: { txHash?: Hex; height?: bigint }): Promise<void>;
+  getBatch(batchNo: bigint): Promise<BatchRow | null>;
+  batchesWithStatus(status: BatchStatus, limit?: number): Promise<BatchRow[]>;
+  /** Highest batch number in the index, or null. */
+  lastBatchNo(): Promise<bigint | null>;
+
+  addAttestation(a: { batchNo: bigint; rootType: number; setId: bigint; attestor: string; signature: Hex }): Promise<void>;
+  attestations(batchNo: bigint, rootType?: number): Promise<AttestationRow[]>;
+
+  getCheckpoint(chainId: string): Promise<bigint | null>;
+  /** Only moves forward. */
+  setCheckpoint(chainId: string, height: bigint): Promise<void>;
+
+  /** Lane nonce bookkeeping: records the highest contiguous nonce and any gap seen. */
+  recordLaneNonces(entries: readonly { srcChain: string; srcPort: string; dstChain: string; nonce: bigint }[]): Promise<NonceGap[]>;
+  nonceGaps(): Promise<NonceGap[]>;
+
+  close(): Promise<void>;
+}
