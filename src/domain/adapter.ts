@@ -29,6 +29,8 @@ export interface MessageWatcher {
   heads(): Promise<ChainHeads>;
   /** Messages the port emitted in heights [from, to], in chain order. */
   messagesIn(from: bigint, to: bigint): Promise<ObservedMessage[]>;
+  /** The block hash the primary endpoint reports at a height (the header `local-dev` trust rests on). */
+  blockHashAt(height: bigint): Promise<Hex | null>;
   /** The port's next outbound nonce of a lane at `height` (for gap checks). */
   laneNonceAt?(dstChain: ChainId, height: bigint): Promise<bigint>;
 }

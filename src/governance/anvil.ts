@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -58,6 +59,8 @@ export async function startAnvil(opts: AnvilOptions): Promise<AnvilProcess> {
   const { chainId, blockTime, stateFile, stateInterval = 1, host = '127.0.0.1', logger, args = [], startTimeoutMs = 20_000 } = opts;
   const argv = ['--host', host, '--port', '0', '--chain-id', String(chainId)];
   if (blockTime !== undefined) argv.push('--block-time', String(blockTime));
+  // anvil silently skips writing its state when the folder is missing.
+  if (stateFile) mkdirSync(dirname(stateFile), { recursive: true });
   if (stateFile) argv.push('--state', stateFile, '--state-interval', String(stateInterval), '--preserve-historical-states');
   argv.push(...args);
   const child: ChildProcess = spawn(anvilBinary(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,223 @@
+import { Contract, Interface, getAddress, type JsonRpcProvider, type Log } from 'ethers';
+import type { AdapterContext, ChainAdapter, ChainHeads, CommitmentProver, DeliveryBatch, DeliveryOutcome, MessageDeliverer, MessageWatcher, ObservedMessage, Receipt, SourceProof } from '../../src/domain/adapter.ts';
+import { parseEvmChainId, type ChainId } from '../../src/domain/caip.ts';
+import type { ChainRegistration } from '../../src/domain/chain.ts';
+import type { Hex } from '../../src/domain/hex.ts';
+import { decodeMessage, messageId } from '../../src/domain/message.ts';
+import { ConfigError, ContractRevertError, QiaoError, RpcError, ValidationError } from '../../src/errors.ts';
+import { makeProvider } from '../../src/evm/provider.ts';
+import { revertData, TxSender } from '../../src/evm/signer.ts';
+import { COMMITMENTS_SLOT, portArtifacts } from './artifacts.ts';
+import { mappingSlot } from './slots.ts';
+
+const REJECT_REASONS: Record<number, string> = {
+  1: 'not_in_batch',
+  2: 'wrong_version',
+  3: 'wrong_destination',
+  4: 'wrong_port',
+  5: 'bad_receiver',
+  6: 'already_delivered',
+  7: 'timed_out',
+};
+
+/** Per-item gas the port spends besides the receiver's own gasLimit (decode, proof, receipt, event). */
+const ITEM_OVERHEAD = 90_000n;
+const BATCH_OVERHEAD = 150_000n;
+
+async function rpc<T>(endpoint: string, what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (cause) {
+    throw new RpcError(endpoint, `${what} failed`, { cause });
+  }
+}
+
+export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterContext): Promise<ChainAdapter> {
+  const chainId = reg.chainId as ChainId;
+  const numericId = parseEvmChainId(chainId, 'chainId');
+  if (reg.endpoints.length === 0) throw new ConfigError(`chains.${chainId}.endpoints`, 'needs at least one RPC endpoint');
+  if (reg.finality.kind !== 'depth') throw new ConfigError(`chains.${chainId}.finality`, `EVM finality rule "${reg.finality.kind}" needs its light client (not wired yet); use {kind:"depth"}`);
+  const depth = BigInt(reg.finality.depth);
+  const port = getAddress(reg.port);
+  const logger = ctx.logger.child({ chain: chainId });
+  const providers: JsonRpcProvider[] = reg.endpoints.map((u) => makeProvider(u, numericId, { pollingMs: 250 }));
+  const artifacts = await portArtifacts();
+  const iface = new Interface(artifacts.QiaoPort.abi as never);
+  const sentTopic = iface.getEvent('MessageSent')!.topicHash;
+  const deliveredTopic = iface.getEvent('MessageDelivered')!.topicHash;
+
+  // The registry binds the chain id to its genesis: a wrong endpoint is refused at connect.
+  const genesis = await rpc(reg.endpoints[0]!, 'eth_getBlockByNumber(0)', () => providers[0]!.getBlock(0));
+  if (!genesis || genesis.hash!.toLowerCase() !== reg.genesisHash.toLowerCase()) {
+    throw new ConfigError(`chains.${chainId}.genesisHash`, `endpoint serves genesis ${genesis?.hash ?? 'none'}, registry says ${reg.genesisHash}`);
+  }
+  const primary = providers[0]!;
+  const primaryUrl = reg.endpoints[0]!;
+
+  const watcher: MessageWatcher = {
+    async heads(): Promise<ChainHeads> {
+      const head = BigInt(await rpc(primaryUrl, 'eth_blockNumber', () => primary.getBlockNumber()));
+      return { head, finalized: head >= depth ? head - depth : -1n };
+    },
+    async blockHashAt(height: bigint): Promise<Hex | null> {
+      const b = await rpc(primaryUrl, 'eth_getBlockByNumber', () => primary.getBlock(height));
+      return b?.hash ? (b.hash.toLowerCase() as Hex) : null;
+    },
+    async messagesIn(from: bigint, to: bigint): Promise<ObservedMessage[]> {
+      const logs = await rpc(primaryUrl, 'eth_getLogs', () => primary.getLogs({ address: port, topics: [sentTopic], fromBlock: from, toBlock: to }));
+      const out: ObservedMessage[] = [];
+      for (const log of logs) {
+        const m = parseSent(log);
+        if (m) out.push(m);
+      }
+      return out;
+    },
+  };
+
+  function parseSent(log: Log): ObservedMessage | null {
+    try {
+      const parsed = iface.parseLog(log);
+      if (!parsed) return null;
+      const encoded = (parsed.args[3] as string).toLowerCase() as Hex;
+      const id = messageId(encoded);
+      // The id is always recomputed from the bytes; a log whose topic disagrees is not ours to trust.
+      if (id !== (parsed.args[0] as string).toLowerCase()) throw new ValidationError('log.id', 'topic id differs from keccak256(message)');
+      const message = decodeMessage(encoded, 'log.message');
+      if (message.srcChain !== chainId || getAddress(message.srcPort) !== port) throw new ValidationError('log.message', 'source chain or port is not this port');
+      return { id, encoded, message, height: BigInt(log.blockNumber), blockHash: log.blockHash.toLowerCase() as Hex, txHash: log.transactionHash.toLowerCase() as Hex, logIndex: log.index };
+    } catch (cause) {
+      logger.warn({ err: cause, tx: log.transactionHash }, 'ignoring a MessageSent log that does not decode');
+      return null;
+    }
+  }
+
+  const prover: CommitmentProver = {
+    endpointCount: () => providers.length,
+    async proveCommitments(height: bigint, ids: readonly Hex[], endpoint = 0): Promise<SourceProof> {
+      const p = providers[endpoint];
+      const url = reg.endpoints[endpoint];
+      if (!p || !url) throw new ValidationError('endpoint', `chain ${chainId} has no endpoint #${endpoint}`);
+      const tag = `0x${height.toString(16)}`;
+      const header = await rpc(url, 'eth_getBlockByNumber', () => p.send('eth_getBlockByNumber', [tag, false]) as Promise<Record<string, unknown> | null>);
+      if (!header) throw new RpcError(url, `block ${height} not found`);
+      const slots = ids.map((id) => mappingSlot(id, COMMITMENTS_SLOT));
+      const proof = await rpc(url, 'eth_getProof', () => p.send('eth_getProof', [port, slots, tag]) as Promise<{ accountProof: Hex[]; storageProof: { key: Hex; value: Hex; proof: Hex[] }[] }>);
+      const { transactions: _t, ...bare } = header;
+      return {
+        kind: 'evm-mpt',
+        height: height.toString(),
+        blockHash: String(header.hash).toLowerCase(),
+        header: bare,
+        address: port.toLowerCase(),
+        accountProof: proof.accountProof,
+        storageProofs: proof.storageProof.map((s) => ({ key: s.key, value: s.value, proof: s.proof })),
+      };
+    },
+  };
+
+  const sender = ctx.relayerKey ? new TxSender(ctx.relayerKey, primary) : null;
+  const portContract = new Contract(port, iface, primary);
+
+  async function receiptOf(id: Hex): Promise<Receipt | null> {
+    const status = Number(await rpc(primaryUrl, 'receipts', () => portContract.getFunction('receipts')(id) as Promise<bigint>));
+    if (status === 0) return null;
+    const logs = await rpc(primaryUrl, 'eth_getLogs', () => primary.getLogs({ address: port, topics: [deliveredTopic, id], fromBlock: 0n, toBlock: 'latest' }));
+    // The last delivery attempt decides (a failed message may be retried and delivered).
+    const last = logs[logs.length - 1];
+    if (!last) return null;
+    const parsed = iface.parseLog(last)!;
+    const ok = parsed.args[1] as boolean;
+    const base = { id, txHash: last.transactionHash.toLowerCase() as Hex, height: BigInt(last.blockNumber) };
+    return ok ? { ...base, status: 'delivered' } : { ...base, status: 'failed', reason: decodeReason(parsed.args[2] as string) };
+  }
+
+  const deliverer: MessageDeliverer = {
+    receiptOf,
+    async deliver(batch: DeliveryBatch): Promise<DeliveryOutcome[]> {
+      if (!sender) throw new ConfigError('relayerKey', `no relayer key to deliver on ${chainId}`);
+      const out: DeliveryOutcome[] = [];
+      const todo = [];
+      for (const item of batch.items) {
+        const r = await receiptOf(item.id);
+        if (r?.status === 'delivered') out.push({ id: item.id, status: 'delivered', txHash: r.txHash, height: r.height });
+        else todo.push(item);
+      }
+      if (todo.length === 0) return out;
+      let gas = BATCH_OVERHEAD;
+      for (const item of todo) gas += decodeMessage(item.encoded).gasLimit * 64n / 63n + ITEM_OVERHEAD;
+      const data = iface.encodeFunctionData('deliverBatch', [batch.setId, batch.batchNo, batch.root, batch.signatures, todo.map((i) => i.encoded), todo.map((i) => i.proof)]);
+      const decode = (d: string) => {
+        try {
+          const e = iface.parseError(d);
+          return e ? { name: e.name, args: [...e.args] } : null;
+        } catch {
+          return null;
+        }
+      };
+      let receipt;
+      try {
+        receipt = await sender.send({ to: port, data, gasLimit: gas }, decode);
+      } catch (err) {
+        const d = revertData(err);
+        const decoded = d ? decode(d) : null;
+        if (decoded) throw new ContractRevertError(decoded.name, `deliverBatch reverted on ${chainId}: ${decoded.name}`, { cause: err });
+        throw err;
+      }
+      const seen = new Set<string>();
+      for (const log of receipt.logs) {
+        if (log.address.toLowerCase() !== port.toLowerCase()) continue;
+        const parsed = iface.parseLog(log);
+        if (!parsed) continue;
+        const id = (parsed.args[0] as string).toLowerCase() as Hex;
+        const base = { id, txHash: receipt.hash.toLowerCase() as Hex, height: BigInt(receipt.blockNumber) };
+        if (parsed.name === 'MessageDelivered') {
+          seen.add(id);
+          out.push(parsed.args[1] ? { ...base, status: 'delivered' } : { ...base, status: 'failed', reason: decodeReason(parsed.args[2] as string) });
+        } else if (parsed.name === 'MessageRejected') {
+          seen.add(id);
+          const code = Number(parsed.args[1]);
+          if (code === 6) {
+            const r = await receiptOf(id);
+            if (r?.status === 'delivered') {
+              out.push({ id, status: 'delivered', txHash: r.txHash, height: r.height });
+              continue;
+            }
+          }
+          out.push({ id, status: 'rejected', reason: REJECT_REASONS[code] ?? `rejected_${code}` });
+        }
+      }
+      for (const item of todo) if (!seen.has(item.id)) throw new QiaoError('delivery_unaccounted', `no event for ${item.id} in ${receipt.hash}`);
+      return out;
+    },
+  };
+
+  return {
+    chainId,
+    family: 'evm',
+    watcher,
+    prover,
+    deliverer,
+    async close() {
+      for (const p of providers) p.destroy();
+    },
+  };
+}
+
+/** Turns revert data into text: Error(string) → its message, else the hex. */
+export function decodeReason(data: string): string {
+  if (!data || data === '0x') return 'reverted without a reason';
+  if (data.startsWith('0x08c379a0')) {
+    try {
+      return new Interface(['function Error(string)']).decodeFunctionData('Error', data)[0] as string;
+    } catch {
+      // fall through
+    }
+  }
+  try {
+    const text = Buffer.from(data.slice(2), 'hex').toString('utf8');
+    if (/^[\x20-\x7e]+$/.test(text)) return text;
+  } catch {
+    // fall through
+  }
+  return data;
+}

@@ -1,0 +1,24 @@
+import type { AdapterFactory } from '../src/domain/adapter.ts';
+import type { ChainFamily } from '../src/domain/chain.ts';
+import { QiaoError } from '../src/errors.ts';
+
+export class UnsupportedFamilyError extends QiaoError {
+  constructor(readonly family: ChainFamily) {
+    super('unsupported_family', `no adapter for the ${family} family in this build yet`, { data: { family } });
+  }
+}
+
+const notYet = (family: ChainFamily): AdapterFactory => async () => {
+  throw new UnsupportedFamilyError(family);
+};
+
+/**
+ * Exhaustive: a family added to CHAIN_FAMILIES does not compile until it has an entry.
+ * Family SDKs load lazily, only when a chain of that family is connected.
+ */
+export const ADAPTER_FACTORIES: Record<ChainFamily, AdapterFactory> = {
+  evm: async (reg, ctx) => (await import('./evm/adapter.ts')).createEvmAdapter(reg, ctx),
+  cosmos: notYet('cosmos'),
+  substrate: notYet('substrate'),
+  fabric: notYet('fabric'),
+};

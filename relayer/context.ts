@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { ChainAdapter } from '../src/domain/adapter.ts';
+import type { ChainRegistration } from '../src/domain/chain.ts';
+import type { TxSender } from '../src/evm/signer.ts';
+import type { GovernanceClient } from '../src/governance/client.ts';
+import type { MessageIndex } from '../src/index/types.ts';
+import type { Attestor } from './attestor/attestor.ts';
+import type { AttestJob, CommitJob, DeliverJob, VerifyJob } from './jobs.ts';
+import type { JobQueue } from './queue/types.ts';
+
+export interface RelayerSettings {
+  pollIntervalMs: number;
+  maxLogRange: number;
+  batchSize: number;
+  batchDelayMs: number;
+  deliverChunk: number;
+  attempts: number;
+  concurrency: number;
+  govFinalityDepth: number;
+}
+
+export interface ConnectedChain {
+  registration: ChainRegistration;
+  adapter: ChainAdapter;
+}
+
+export interface RelayerQueues {
+  verify: JobQueue<VerifyJob>;
+  commit: JobQueue<CommitJob>;
+  attest: JobQueue<AttestJob>;
+  deliver: JobQueue<DeliverJob>;
+}
+
+/** What every stage gets: small, explicit dependencies instead of a god object. */
+export interface StageContext {
+  index: MessageIndex;
+  gov: GovernanceClient;
+  committer: TxSender;
+  chains: ReadonlyMap<string, ConnectedChain>;
+  attestors: readonly Attestor[];
+  queues: RelayerQueues;
+  settings: RelayerSettings;
+  logger: Logger;
+  /** local-dev header trust is accepted only for chains the hub started itself, or with --dev. */
+  allowLocalDev(chainId: string): boolean;
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { ValidationError } from '../src/errors.ts';
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+const height = z.string().regex(/^\d{1,20}$/);
+const chain = z.string().regex(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/);
+
+/** Queue payloads are validated when a job is taken, like any other boundary. */
+export const VerifyJob = z.object({ chainId: chain, height, ids: z.array(hex32).min(1).max(5000) }).strict();
+export const CommitJob = z.object({ reason: z.string().max(64) }).strict();
+export const AttestJob = z.object({ batchNo: height }).strict();
+export const DeliverJob = z.object({ batchNo: height, dstChain: chain }).strict();
+
+export type VerifyJob = z.infer<typeof VerifyJob>;
+export type CommitJob = z.infer<typeof CommitJob>;
+export type AttestJob = z.infer<typeof AttestJob>;
+export type DeliverJob = z.infer<typeof DeliverJob>;
+
+export function parseJob<T>(schema: z.ZodType<T>, data: unknown, queue: string): T {
+  const r = schema.safeParse(data);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ValidationError(`${queue}.${issue.path.join('.') || 'data'}`, issue.message, { cause: r.error });
+  }
+  return r.data;
+}

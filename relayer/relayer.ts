@@ -1,0 +1,195 @@
+import type { Logger } from 'pino';
+import type { AdapterContext, AdapterFactory } from '../src/domain/adapter.ts';
+import type { ChainFamily, ChainRegistration } from '../src/domain/chain.ts';
+import type { Hex } from '../src/domain/hex.ts';
+import type { TxSender } from '../src/evm/signer.ts';
+import type { GovernanceClient } from '../src/governance/client.ts';
+import type { MessageIndex } from '../src/index/types.ts';
+import type { Attestor } from './attestor/attestor.ts';
+import type { ConnectedChain, RelayerQueues, RelayerSettings, StageContext } from './context.ts';
+import type { AttestJob, CommitJob, DeliverJob, VerifyJob } from './jobs.ts';
+import type { QueueBackend, WorkerHandle } from './queue/types.ts';
+import { attestJob, queueDeliveries } from './stages/attest.ts';
+import { commitJob, requestCommit } from './stages/commit.ts';
+import { deliverJob } from './stages/deliver.ts';
+import { observeOnce } from './stages/observe.ts';
+import { verifyJob } from './stages/verify.ts';
+
+export interface RelayerDeps {
+  index: MessageIndex;
+  gov: GovernanceClient;
+  committer: TxSender;
+  attestors: Attestor[];
+  queues: QueueBackend;
+  settings: RelayerSettings;
+  logger: Logger;
+  adapterFactories: Record<ChainFamily, AdapterFactory>;
+  adapterContext: Omit<AdapterContext, 'logger'>;
+  allowLocalDev(chainId: string): boolean;
+}
+
+interface Watcher {
+  stop(): Promise<void>;
+}
+
+/** The relayer pipeline: one watcher per connected chain, and workers for every stage. */
+export class Relayer {
+  private readonly chains = new Map<string, ConnectedChain>();
+  private readonly watchers = new Map<string, Watcher>();
+  private readonly workers: WorkerHandle[] = [];
+  private readonly queues: RelayerQueues;
+  readonly ctx: StageContext;
+  private stopped = false;
+  private connecting = new Map<string, Promise<void>>();
+
+  private constructor(private readonly deps: RelayerDeps) {
+    this.queues = {
+      verify: deps.queues.queue<VerifyJob>('verify'),
+      commit: deps.queues.queue<CommitJob>('commit'),
+      attest: deps.queues.queue<AttestJob>('attest'),
+      deliver: deps.queues.queue<DeliverJob>('deliver'),
+    };
+    this.ctx = {
+      index: deps.index,
+      gov: deps.gov,
+      committer: deps.committer,
+      chains: this.chains,
+      attestors: deps.attestors,
+      queues: this.queues,
+      settings: deps.settings,
+      logger: deps.logger,
+      allowLocalDev: (id) => deps.allowLocalDev(id),
+    };
+  }
+
+  static async start(deps: RelayerDeps): Promise<Relayer> {
+    const r = new Relayer(deps);
+    const c = deps.settings.concurrency;
+    r.workers.push(
+      r.queues.verify.process((job) => verifyJob(r.ctx, job), { concurrency: c }),
+      // Batch numbers are sequential: one commit at a time.
+      r.queues.commit.process((job) => commitJob(r.ctx, job), { concurrency: 1 }),
+      r.queues.attest.process((job) => attestJob(r.ctx, job), { concurrency: c }),
+      r.queues.deliver.process((job) => deliverJob(r.ctx, job), { concurrency: c }),
+    );
+    await r.recover();
+    return r;
+  }
+
+  /** After a restart, re-queues work whose job may have been lost with the process. */
+  private async recover(): Promise<void> {
+    const { index } = this.deps;
+    const sent = await index.messagesByStatus('sent', 10_000);
+    const groups = new Map<string, { chainId: string; height: string; ids: string[] }>();
+    for (const m of sent) {
+      if (m.srcHeight === null) continue;
+      const k = `${m.srcChain}:${m.srcHeight}`;
+      const g = groups.get(k) ?? { chainId: m.srcChain, height: m.srcHeight, ids: [] };
+      g.ids.push(m.id);
+      groups.set(k, g);
+    }
+    if (groups.size) {
+      await this.queues.verify.addBulk([...groups.values()].map((g) => ({ name: 'verify', data: g, opts: { jobId: `verify:${g.chainId}:${g.height}`, attempts: this.deps.settings.attempts } })));
+    }
+    await requestCommit(this.ctx, 'startup', 0);
+    for (const b of await index.batchesWithStatus('committed', 10_000)) {
+      await this.queues.attest.add('attest', { batchNo: b.batchNo }, { jobId: `attest:${b.batchNo}`, attempts: this.deps.settings.attempts });
+    }
+    for (const b of await index.batchesWithStatus('attested', 10_000)) await queueDeliveries(this.ctx, BigInt(b.batchNo), b.ids as Hex[]);
+  }
+
+  /** Connects approved chains and disconnects the others: called whenever the registry changes. */
+  async sync(registrations: ChainRegistration[]): Promise<void> {
+    for (const reg of registrations) {
+      await this.deps.index.upsertChain(reg);
+      const connected = this.chains.has(reg.chainId) || this.connecting.has(reg.chainId);
+      const current = this.chains.get(reg.chainId)?.registration;
+      if (current && reg.status === 'approved' && (current.port !== reg.port || current.endpoints.join() !== reg.endpoints.join())) {
+        await this.disconnect(reg.chainId);
+        await this.connect(reg);
+        continue;
+      }
+      if (reg.status === 'approved' && !connected) await this.connect(reg);
+      if (reg.status !== 'approved' && connected) await this.disconnect(reg.chainId);
+    }
+  }
+
+  connectedChains(): string[] {
+    return [...this.chains.keys()];
+  }
+
+  private async connect(reg: ChainRegistration): Promise<void> {
+    const p = (async () => {
+      const logger = this.deps.logger.child({ chain: reg.chainId });
+      try {
+        const adapter = await this.deps.adapterFactories[reg.family](reg, { ...this.deps.adapterContext, logger });
+        if (this.stopped) return void (await adapter.close());
+        this.chains.set(reg.chainId, { registration: reg, adapter });
+        this.watchers.set(reg.chainId, this.watch(this.chains.get(reg.chainId)!, logger));
+        logger.info({ family: reg.family, lightClient: reg.lightClient }, 'chain connected');
+      } catch (err) {
+        logger.error({ err }, 'could not connect chain; will retry on the next registry sync');
+      }
+    })();
+    this.connecting.set(reg.chainId, p);
+    try {
+      await p;
+    } finally {
+      this.connecting.delete(reg.chainId);
+    }
+  }
+
+  private async disconnect(chainId: string): Promise<void> {
+    await this.watchers.get(chainId)?.stop();
+    this.watchers.delete(chainId);
+    const c = this.chains.get(chainId);
+    this.chains.delete(chainId);
+    await c?.adapter.close();
+    this.deps.logger.info({ chain: chainId }, 'chain disconnected');
+  }
+
+  private watch(chain: ConnectedChain, logger: Logger): Watcher {
+    let running = true;
+    let wake: (() => void) | null = null;
+    let failures = 0;
+    const loop = (async () => {
+      while (running) {
+        let behind = false;
+        try {
+          behind = await observeOnce(this.ctx, chain);
+          failures = 0;
+        } catch (err) {
+          failures++;
+          logger.warn({ err, failures }, 'watcher step failed; retrying');
+        }
+        if (!running) break;
+        if (behind) continue;
+        const wait = failures ? Math.min(30_000, this.deps.settings.pollIntervalMs * 2 ** Math.min(failures, 6)) : this.deps.settings.pollIntervalMs;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, wait);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    })();
+    return {
+      async stop() {
+        running = false;
+        (wake as (() => void) | null)?.();
+        await loop;
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.connecting.values()]);
+    await Promise.all([...this.watchers.values()].map((w) => w.stop()));
+    await Promise.all(this.workers.map((w) => w.close()));
+    for (const c of this.chains.values()) await c.adapter.close();
+    this.chains.clear();
+  }
+}

@@ -1,0 +1,74 @@
+import type { Hex } from '../../src/domain/hex.ts';
+import { MessageTree } from '../../src/domain/merkle.ts';
+import { UnrecoverableError } from '../../src/errors.ts';
+import type { BatchRow } from '../../src/index/types.ts';
+import type { StageContext } from '../context.ts';
+import { CommitJob, parseJob } from '../jobs.ts';
+import type { Job } from '../queue/types.ts';
+
+/**
+ * Asks for a commit soon. The job id is bucketed by time, so a request made
+ * while a commit runs is not swallowed by dedupe, yet a burst of verified
+ * blocks still makes one commit.
+ */
+export async function requestCommit(ctx: StageContext, reason: string, delayMs = ctx.settings.batchDelayMs): Promise<void> {
+  const bucket = Math.floor(Date.now() / Math.max(50, ctx.settings.batchDelayMs));
+  await ctx.queues.commit.add('commit', { reason }, { jobId: `commit:${bucket}`, delayMs, attempts: ctx.settings.attempts });
+}
+
+async function finish(ctx: StageContext, batch: { batchNo: bigint; root: Hex; ids: Hex[] }, txHash: Hex, height: bigint): Promise<void> {
+  await ctx.index.markBatch(batch.batchNo, 'committed', { txHash, height });
+  await ctx.index.transition(batch.ids, 'committed', {
+    chain: `eip155:${ctx.gov.chainId}`,
+    height,
+    txHash,
+    batchNo: batch.batchNo,
+    proof: { messageLog: ctx.gov.addresses.messageLog, batchNo: batch.batchNo.toString(), root: batch.root },
+  });
+  await ctx.queues.attest.add('attest', { batchNo: batch.batchNo.toString() }, { jobId: `attest:${batch.batchNo}`, attempts: ctx.settings.attempts });
+  ctx.logger.info({ batchNo: String(batch.batchNo), messages: batch.ids.length, root: batch.root }, 'batch committed');
+}
+
+async function submit(ctx: StageContext, b: { batchNo: bigint; root: Hex; ids: Hex[] }): Promise<void> {
+  const receipt = await ctx.gov.commitBatch(ctx.committer, b.batchNo, b.root, b.ids);
+  await finish(ctx, b, receipt.hash.toLowerCase() as Hex, BigInt(receipt.blockNumber));
+}
+
+/**
+ * Batches written ahead in the index but not finished (a crash between the
+ * write and the transaction, or after it) are completed first, with the same
+ * number, ids and root, so an attestor is never asked for a second root.
+ */
+async function reconcile(ctx: StageContext, pending: BatchRow[]): Promise<void> {
+  for (const row of pending.sort((a, b) => Number(BigInt(a.batchNo) - BigInt(b.batchNo)))) {
+    const b = { batchNo: BigInt(row.batchNo), root: row.root, ids: row.ids };
+    const next = await ctx.gov.nextBatchNo();
+    if (b.batchNo < next) {
+      const onChain = await ctx.gov.batch(b.batchNo);
+      if (!onChain || onChain.root !== b.root) {
+        throw new UnrecoverableError(`batch ${b.batchNo} on the governance chain has root ${onChain?.root ?? 'none'}, the index wrote ${b.root} ahead`, {
+          data: { batchNo: row.batchNo },
+        });
+      }
+      const logged = await ctx.gov.batchIds(b.batchNo, onChain.blockNumber);
+      await finish(ctx, b, (logged?.txHash ?? '0x') as Hex, onChain.blockNumber);
+    } else if (b.batchNo === next) {
+      await submit(ctx, b);
+    } else {
+      throw new UnrecoverableError(`batch ${b.batchNo} is ahead of the governance chain's next batch ${next}`);
+    }
+  }
+}
+
+export async function commitJob(ctx: StageContext, job: Job<unknown>): Promise<void> {
+  parseJob(CommitJob, job.data, 'commit');
+  await reconcile(ctx, await ctx.index.batchesWithStatus('pending'));
+  const verified = await ctx.index.messagesByStatus('verified', ctx.settings.batchSize, { unbatched: true });
+  if (verified.length === 0) return;
+  const ids = verified.map((m) => m.id);
+  const tree = MessageTree.of(ids);
+  const batchNo = await ctx.gov.nextBatchNo();
+  await ctx.index.createBatch(batchNo, tree.root, ids);
+  await submit(ctx, { batchNo, root: tree.root, ids });
+  if (verified.length === ctx.settings.batchSize) await requestCommit(ctx, 'backlog', 0);
+}

@@ -1,0 +1,109 @@
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { listChains } from '../../api/client.ts';
+import { parseChainId } from '../../domain/caip.ts';
+import { CHAIN_FAMILIES, LIGHT_CLIENT_TYPES, type ChainFamily, type LightClientType } from '../../domain/chain.ts';
+import { asHex } from '../../domain/hex.ts';
+import { ConfigError, ValidationError } from '../../errors.ts';
+import { makeProvider } from '../../evm/provider.ts';
+import { TxSender } from '../../evm/signer.ts';
+import { governanceArtifacts } from '../../governance/artifacts.ts';
+import { GovernanceClient } from '../../governance/client.ts';
+import { loadOrCreateKeys } from '../../governance/keys.ts';
+import { loadState } from '../../main/state.ts';
+import { resolveApiUrl } from '../api-url.ts';
+import { printJson, printTable } from '../output.ts';
+
+/** Connects to the governance chain of the hub that owns `dataDir`, with the key given or the hub's governor key. */
+async function governance(dataDir: string | undefined, rpc: string | undefined) {
+  const dir = resolve(dataDir ?? process.env.QIAO_DATA_DIR ?? '.qiao');
+  const state = await loadState(join(dir, 'hub.json'));
+  if (!state.governance) throw new ConfigError('dataDir', `${dir} holds no hub (start one with qiao start)`);
+  const url = rpc ?? state.governanceUrl;
+  if (!url) throw new ConfigError('governance.rpc', 'no governance RPC known: pass --governance-rpc');
+  const provider = makeProvider(url, BigInt(state.governance.chainId));
+  const key = process.env.QIAO_GOVERNANCE_KEY ?? (await loadOrCreateKeys(join(dir, 'keys.json'))).keys.governor;
+  const client = new GovernanceClient(provider, BigInt(state.governance.chainId), state.governance.contracts, await governanceArtifacts());
+  return { client, sender: new TxSender(key, provider), close: () => provider.destroy() };
+}
+
+export function registerChains(program: Command): void {
+  const chains = program.command('chains').description('member chains in the ChainRegistry');
+  chains
+    .command('list')
+    .description('chains the hub knows, with their status')
+    .option('--api <url>', 'hub API')
+    .option('--data-dir <dir>', 'data folder of the hub')
+    .option('--json', 'print JSON')
+    .action(async (o: { api?: string; dataDir?: string; json?: boolean }) => {
+      const list = await listChains(await resolveApiUrl(o));
+      if (o.json) return printJson(list);
+      printTable(
+        list.map((c) => ({ chain: c.chainId, family: c.family, status: c.status, port: c.port, lightClient: c.lightClient, endpoints: c.endpoints.join(' ') })),
+        ['chain', 'family', 'status', 'port', 'lightClient', 'endpoints'],
+      );
+    });
+  chains
+    .command('register')
+    .description('submit a chain to the ChainRegistry (signed by the operator key: QIAO_GOVERNANCE_KEY or the hub governor key)')
+    .requiredOption('--chain-id <caip2>', 'CAIP-2 id, e.g. eip155:10')
+    .requiredOption('--genesis-hash <hex>', 'the chain genesis block hash (32 bytes)')
+    .requiredOption('--port <address>', 'the Qiao port on that chain')
+    .requiredOption('--rpc <url...>', 'RPC endpoints')
+    .option('--family <family>', CHAIN_FAMILIES.join('|'), 'evm')
+    .option('--light-client <type>', LIGHT_CLIENT_TYPES.join('|'), 'local-dev')
+    .option('--trust-root <hex>', 'light-client trust root', '0x')
+    .option('--finality-depth <n>', 'blocks below head that count as final', '2')
+    .option('--governance-rpc <url>', 'governance chain RPC (default: the running hub of --data-dir)')
+    .option('--data-dir <dir>', 'data folder of the hub')
+    .option('--json', 'print JSON')
+    .action(async (o: Record<string, string | string[] | boolean | undefined>) => {
+      // Every field is validated before anything is sent.
+      const chainId = parseChainId(o.chainId, 'chain-id').id;
+      const family = o.family as ChainFamily;
+      if (!CHAIN_FAMILIES.includes(family)) throw new ValidationError('family', `must be one of ${CHAIN_FAMILIES.join(', ')}`);
+      const lightClient = o.lightClient as LightClientType;
+      if (!LIGHT_CLIENT_TYPES.includes(lightClient)) throw new ValidationError('light-client', `must be one of ${LIGHT_CLIENT_TYPES.join(', ')}`);
+      const depth = Number(o.finalityDepth);
+      if (!Number.isInteger(depth) || depth < 0 || depth > 10_000) throw new ValidationError('finality-depth', 'must be an integer from 0 to 10000');
+      const endpoints = o.rpc as string[];
+      for (const e of endpoints) if (!/^(https?|wss?):\/\//.test(e)) throw new ValidationError('rpc', `"${e}" is not an http(s) or ws(s) URL`);
+      const reg = {
+        chainId,
+        family,
+        genesisHash: asHex(o.genesisHash, 'genesis-hash', 32),
+        port: asHex(o.port, 'port'),
+        lightClient,
+        trustRoot: asHex(o.trustRoot, 'trust-root'),
+        finality: { kind: 'depth' as const, depth },
+        endpoints,
+      };
+      const g = await governance(o.dataDir as string | undefined, o.governanceRpc as string | undefined);
+      try {
+        const r = await g.client.submitChain(g.sender, reg);
+        if (o.json) printJson({ chainId, status: 'pending', txHash: r.hash });
+        else console.log(`submitted ${chainId} (tx ${r.hash}); governance must approve it: qiao chains approve ${chainId}`);
+      } finally {
+        g.close();
+      }
+    });
+  for (const action of ['approve', 'suspend'] as const) {
+    chains
+      .command(`${action} <chainId>`)
+      .description(`${action} a chain (governance key: QIAO_GOVERNANCE_KEY or the hub governor key)`)
+      .option('--governance-rpc <url>', 'governance chain RPC')
+      .option('--data-dir <dir>', 'data folder of the hub')
+      .option('--json', 'print JSON')
+      .action(async (id: string, o: { governanceRpc?: string; dataDir?: string; json?: boolean }) => {
+        const chainId = parseChainId(id, 'chainId').id;
+        const g = await governance(o.dataDir, o.governanceRpc);
+        try {
+          const r = await g.client.setChainStatus(g.sender, chainId, action);
+          if (o.json) printJson({ chainId, action, txHash: r.hash });
+          else console.log(`${action}: ${chainId} (tx ${r.hash})`);
+        } finally {
+          g.close();
+        }
+      });
+  }
+}

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const url = (what: string) => z.string().refine((v) => /^(https?|wss?|postgres(ql)?|rediss?):\/\//.test(v), { message: `must be a ${what} URL` });
+
+export const ConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).default('.qiao'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Where logs go: `file` (dataDir/hub.log, the default for the interactive hub) or `stderr`. */
+    logTo: z.enum(['file', 'stderr']).default('file'),
+    databaseUrl: url('PostgreSQL').optional(),
+    redisUrl: url('Redis').optional(),
+    dev: z.boolean().default(false),
+    demo: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Milliseconds between demo messages (each chain sends in turn). */
+        intervalMs: z.number().int().min(100).max(3_600_000).default(3000),
+        blockTime: z.number().int().min(1).max(60).default(1),
+        finalityDepth: z.number().int().min(0).max(64).default(2),
+      })
+      .strict()
+      .default({}),
+    governance: z
+      .object({
+        /** An existing EVM network to use instead of the embedded anvil. */
+        rpc: url('JSON-RPC').optional(),
+        /** Blocks below the head before the attestors treat a governance block as final. */
+        finalityDepth: z.number().int().min(0).max(64).default(0),
+      })
+      .strict()
+      .default({}),
+    api: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(7878),
+      })
+      .strict()
+      .default({}),
+    relayer: z
+      .object({
+        pollIntervalMs: z.number().int().min(50).max(60_000).default(500),
+        maxLogRange: z.number().int().min(1).max(100_000).default(2000),
+        batchSize: z.number().int().min(1).max(2000).default(256),
+        batchDelayMs: z.number().int().min(0).max(60_000).default(200),
+        deliverChunk: z.number().int().min(1).max(500).default(64),
+        attempts: z.number().int().min(1).max(100).default(8),
+        concurrency: z.number().int().min(1).max(256).default(4),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** Environment variables that override the file, and the field each sets. */
+const ENV: Record<string, { path: string[]; parse: (v: string) => unknown }> = {
+  QIAO_DATA_DIR: { path: ['dataDir'], parse: (v) => v },
+  QIAO_LOG_LEVEL: { path: ['logLevel'], parse: (v) => v },
+  QIAO_LOG_TO: { path: ['logTo'], parse: (v) => v },
+  DATABASE_URL: { path: ['databaseUrl'], parse: (v) => v },
+  REDIS_URL: { path: ['redisUrl'], parse: (v) => v },
+  QIAO_GOVERNANCE_RPC: { path: ['governance', 'rpc'], parse: (v) => v },
+  QIAO_API_HOST: { path: ['api', 'host'], parse: (v) => v },
+  QIAO_API_PORT: { path: ['api', 'port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
+};
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const k of path.slice(0, -1)) {
+    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+/** Validates a raw config object; the first problem is reported with its dotted field path. */
+export function parseConfig(raw: unknown): Config {
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(root)');
+    const f = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys].join('.') : field;
+    throw new ConfigError(f, issue.code === 'unrecognized_keys' ? 'is not a known setting' : issue.message, { cause: r.error });
+  }
+  return r.data;
+}
+
+/**
+ * Loads config: defaults < file (JSON) < environment < explicit overrides (CLI flags).
+ * `file` defaults to ./qiao.config.json when it exists.
+ */
+export async function loadConfig({
+  file,
+  env = process.env,
+  overrides = {},
+}: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> } = {}): Promise<Config> {
+  let raw: Record<string, unknown> = {};
+  const path = file ?? (env.QIAO_CONFIG || undefined);
+  const candidate = path ?? 'qiao.config.json';
+  let text: string | undefined;
+  try {
+    text = await readFile(resolve(candidate), 'utf8');
+  } catch (cause) {
+    if (path) throw new ConfigError('(file)', `cannot read ${candidate}`, { cause });
+  }
+  if (text !== undefined) {
+    try {
+      raw = JSON.parse(text) as Record<string, unknown>;
+    } catch (cause) {
+      throw new ConfigError('(file)', `${candidate} is not valid JSON`, { cause });
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(root)', `${candidate} must hold a JSON object`);
+  }
+  for (const [name, { path: p, parse }] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') setPath(raw, p, parse(v));
+  }
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) setPath(raw, k.split('.'), v);
+  return parseConfig(raw);
+}

@@ -1,0 +1,60 @@
+import { NonceManager, Wallet, type JsonRpcProvider, type TransactionReceipt, type TransactionRequest } from 'ethers';
+import { ContractRevertError, QiaoError } from '../errors.ts';
+
+/**
+ * Sends transactions from one key in order: nonces are managed locally and
+ * re-read from the chain after any failure (a restarted process or a dropped
+ * transaction never leaves the counter wrong for long).
+ */
+export class TxSender {
+  private readonly wallet: Wallet;
+  private readonly nm: NonceManager;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(privateKey: string, readonly provider: JsonRpcProvider) {
+    this.wallet = new Wallet(privateKey, provider);
+    this.nm = new NonceManager(this.wallet);
+  }
+
+  get address(): string {
+    return this.wallet.address;
+  }
+
+  get signer(): NonceManager {
+    return this.nm;
+  }
+
+  /** Sends and waits for inclusion; reverts surface as ContractRevertError with the decoded name when `decode` knows it. */
+  send(tx: TransactionRequest, decode?: (data: string) => { name: string; args: unknown[] } | null): Promise<TransactionReceipt> {
+    const run = async () => {
+      let receipt: TransactionReceipt | null;
+      try {
+        const sent = await this.nm.sendTransaction(tx);
+        receipt = await sent.wait(1, 120_000);
+      } catch (cause) {
+        this.nm.reset();
+        const data = revertData(cause);
+        const decoded = data && decode ? decode(data) : null;
+        if (decoded) throw new ContractRevertError(decoded.name, `transaction reverted: ${decoded.name}`, { cause, data: { args: decoded.args.map(String) } });
+        throw new QiaoError('tx_failed', 'transaction failed', { cause });
+      }
+      if (!receipt) throw new QiaoError('tx_failed', 'transaction has no receipt');
+      if (receipt.status !== 1) throw new ContractRevertError('unknown', `transaction ${receipt.hash} reverted`);
+      return receipt;
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+}
+
+/** Digs the revert data out of an ethers error (estimateGas / call exceptions). */
+export function revertData(err: unknown): string | null {
+  let cur: unknown = err;
+  for (let i = 0; i < 6 && cur; i++) {
+    const e = cur as { data?: unknown; info?: { error?: { data?: unknown } }; error?: { data?: unknown }; cause?: unknown };
+    for (const d of [e.data, e.info?.error?.data, e.error?.data]) if (typeof d === 'string' && d.startsWith('0x') && d.length >= 10) return d;
+    cur = e.cause ?? e.error;
+  }
+  return null;
+}

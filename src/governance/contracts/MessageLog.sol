@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Governed} from "./Governed.sol";
+
+/// The log of every relayed message: numbered batches of verified message ids and
+/// their Merkle roots (OpenZeppelin StandardMerkleTree over [bytes32 id]). It is
+/// also the EIP-712 verifyingContract of every attestation.
+contract MessageLog is Governed {
+    struct Batch {
+        bytes32 root;
+        uint32 count;
+        uint64 blockNumber;
+    }
+
+    uint64 public nextBatchNo = 1;
+    mapping(uint64 => Batch) private batches;
+    mapping(address => bool) public isCommitter;
+
+    event BatchCommitted(uint64 indexed batchNo, bytes32 root, bytes32[] ids);
+    event CommitterChanged(address indexed committer, bool allowed);
+
+    error NotCommitter(address caller);
+    error WrongBatchNo(uint64 expected, uint64 got);
+    error EmptyBatch();
+
+    constructor(address governor_) Governed(governor_) {}
+
+    function setCommitter(address committer, bool allowed) external onlyGovernor {
+        isCommitter[committer] = allowed;
+        emit CommitterChanged(committer, allowed);
+    }
+
+    /// Batches are strictly sequential, so two relayers can never log one number twice.
+    /// The ids are in the event: attestors recompute the root from them before signing.
+    function commitBatch(uint64 batchNo, bytes32 root, bytes32[] calldata ids) external {
+        if (!isCommitter[msg.sender]) revert NotCommitter(msg.sender);
+        if (batchNo != nextBatchNo) revert WrongBatchNo(nextBatchNo, batchNo);
+        if (ids.length == 0) revert EmptyBatch();
+        batches[batchNo] = Batch(root, uint32(ids.length), uint64(block.number));
+        nextBatchNo = batchNo + 1;
+        emit BatchCommitted(batchNo, root, ids);
+    }
+
+    function batch(uint64 batchNo) external view returns (Batch memory) {
+        return batches[batchNo];
+    }
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Wallet } from 'ethers';
+import { ConfigError } from '../errors.ts';
+import type { Hex } from '../domain/hex.ts';
+
+/** The hub's own keys, generated at first start and kept in the data folder (mode 0600). */
+export interface HubKeys {
+  /** Deploys and governs the contracts (until a council contract takes over). */
+  governor: Hex;
+  /** Commits batches on the governance chain and pays delivery gas on member chains. */
+  relayer: Hex;
+  /** The embedded attestor's signing key. */
+  attestor: Hex;
+}
+
+const NAMES = ['governor', 'relayer', 'attestor'] as const;
+
+function newKey(): Hex {
+  return `0x${randomBytes(32).toString('hex')}`;
+}
+
+export async function loadOrCreateKeys(file: string): Promise<{ keys: HubKeys; created: boolean }> {
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    // first start
+  }
+  if (text !== undefined) {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch (cause) {
+      throw new ConfigError('keys', `${file} is not valid JSON`, { cause });
+    }
+    for (const n of NAMES) {
+      const v = parsed[n];
+      if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw new ConfigError(`keys.${n}`, `missing or malformed in ${file}`);
+      // Throws for keys outside the curve order.
+      new Wallet(v);
+    }
+    return { keys: parsed as unknown as HubKeys, created: false };
+  }
+  const keys: HubKeys = { governor: newKey(), relayer: newKey(), attestor: newKey() };
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, file);
+  return { keys, created: true };
+}
+
+export function addressOf(key: Hex): string {
+  return new Wallet(key).address;
+}

@@ -1,0 +1,148 @@
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { CHAIN_FAMILIES, CHAIN_STATUSES, LIGHT_CLIENT_TYPES, type ChainRegistration } from '../domain/chain.ts';
+import { parseChainId } from '../domain/caip.ts';
+import { asBytes32, asHex, isHex, type Hex } from '../domain/hex.ts';
+import type { MessageJson } from '../domain/message.ts';
+import { isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from '../domain/status.ts';
+import { ValidationError } from '../errors.ts';
+import type { BatchStatus, SentRecord } from './types.ts';
+
+/* Boundary checks for the index: every bad value is reported with the field that carries it. */
+
+const INT8_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
+const MAX_TEXT = 512;
+
+export const BATCH_STATUSES: readonly BatchStatus[] = ['pending', 'committed', 'attested'];
+
+export function status(v: unknown, field = 'status'): MessageStatus {
+  if (!isMessageStatus(v)) throw new ValidationError(field, `must be one of ${MESSAGE_STATUSES.join(', ')}`);
+  return v;
+}
+
+export function batchStatus(v: unknown, field = 'status'): BatchStatus {
+  if (typeof v !== 'string' || !(BATCH_STATUSES as readonly string[]).includes(v)) {
+    throw new ValidationError(field, `must be one of ${BATCH_STATUSES.join(', ')}`);
+  }
+  return v as BatchStatus;
+}
+
+/** A non-negative bigint that fits PostgreSQL's bigint (heights, batch numbers). */
+export function int8(v: unknown, field: string): string {
+  if (typeof v !== 'bigint' || v < 0n || v > INT8_MAX) throw new ValidationError(field, 'must be a bigint in 0..2^63-1');
+  return v.toString();
+}
+
+export function uint64(v: unknown, field: string): string {
+  if (typeof v !== 'bigint' || v < 0n || v > UINT64_MAX) throw new ValidationError(field, 'must be a bigint in 0..2^64-1');
+  return v.toString();
+}
+
+export function text(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_TEXT) {
+    throw new ValidationError(field, `must be a non-empty string of at most ${MAX_TEXT} characters`);
+  }
+  return v;
+}
+
+/** Addresses and ports are stored lowercase when hex, as given otherwise (other families' forms). */
+export function address(v: unknown, field: string): string {
+  const s = text(v, field);
+  return isHex(s) ? s.toLowerCase() : s;
+}
+
+export function integer(v: unknown, field: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ValidationError(field, `must be an integer in ${min}..${max}`);
+  }
+  return v;
+}
+
+export function messageIds(ids: unknown, field = 'ids'): Hex[] {
+  if (!Array.isArray(ids)) throw new ValidationError(field, 'must be an array of message ids');
+  return [...new Set(ids.map((id, i) => asBytes32(id, `${field}[${i}]`)))];
+}
+
+export interface SentRow {
+  id: Hex;
+  encoded: Hex;
+  message: MessageJson;
+  srcChain: string;
+  dstChain: string;
+  srcPort: string;
+  dstPort: string;
+  sender: string;
+  receiver: string;
+  nonce: string;
+  height: string;
+  txHash: Hex;
+  blockHash: Hex;
+  logIndex: number;
+}
+
+/**
+ * Checks one observed message: the id must be keccak256 of the bytes (the hub never
+ * takes an id on trust) and the message must come from the chain being observed.
+ */
+export function sentRecord(chain: string, r: SentRecord, field: string): SentRow {
+  if (typeof r !== 'object' || r === null) throw new ValidationError(field, 'must be a SentRecord');
+  const id = asBytes32(r.id, `${field}.id`);
+  const encoded = asHex(r.encoded, `${field}.encoded`);
+  // Same hash as domain messageId(), straight on the bytes: ethers' wrapper costs twice as much per record.
+  if (`0x${Buffer.from(keccak_256(Buffer.from(encoded.slice(2), 'hex'))).toString('hex')}` !== id) throw new ValidationError(`${field}.id`, 'is not keccak256 of the encoded message');
+  const m = r.message;
+  if (typeof m !== 'object' || m === null) throw new ValidationError(`${field}.message`, 'must be a message object');
+  const srcChain = parseChainId(m.srcChain, `${field}.message.srcChain`).id;
+  if (srcChain !== chain) throw new ValidationError(`${field}.message.srcChain`, `is ${srcChain}, but the record was observed on ${chain}`);
+  const dstChain = parseChainId(m.dstChain, `${field}.message.dstChain`).id;
+  if (typeof m.nonce !== 'string' || !/^[0-9]{1,20}$/.test(m.nonce) || BigInt(m.nonce) > UINT64_MAX) {
+    throw new ValidationError(`${field}.message.nonce`, 'must be a decimal uint64 string');
+  }
+  const srcPort = address(m.srcPort, `${field}.message.srcPort`);
+  const dstPort = address(m.dstPort, `${field}.message.dstPort`);
+  const sender = address(m.sender, `${field}.message.sender`);
+  const receiver = address(m.receiver, `${field}.message.receiver`);
+  const payload = asHex(m.payload, `${field}.message.payload`);
+  return {
+    id,
+    encoded,
+    message: { ...m, srcChain, dstChain, srcPort, dstPort, sender, receiver, payload, nonce: BigInt(m.nonce).toString() },
+    srcChain,
+    dstChain,
+    srcPort,
+    dstPort,
+    sender,
+    receiver,
+    nonce: BigInt(m.nonce).toString(),
+    height: int8(r.height, `${field}.height`),
+    txHash: asBytes32(r.txHash, `${field}.txHash`),
+    blockHash: asBytes32(r.blockHash, `${field}.blockHash`),
+    logIndex: integer(r.logIndex, `${field}.logIndex`, 0, 2 ** 31 - 1),
+  };
+}
+
+export function chainRegistration(c: ChainRegistration, field = 'chain'): ChainRegistration {
+  if (typeof c !== 'object' || c === null) throw new ValidationError(field, 'must be a chain registration');
+  if (!(CHAIN_FAMILIES as readonly string[]).includes(c.family)) throw new ValidationError(`${field}.family`, `must be one of ${CHAIN_FAMILIES.join(', ')}`);
+  if (!(LIGHT_CLIENT_TYPES as readonly string[]).includes(c.lightClient)) {
+    throw new ValidationError(`${field}.lightClient`, `must be one of ${LIGHT_CLIENT_TYPES.join(', ')}`);
+  }
+  if (!(CHAIN_STATUSES as readonly string[]).includes(c.status)) throw new ValidationError(`${field}.status`, `must be one of ${CHAIN_STATUSES.join(', ')}`);
+  if (typeof c.finality !== 'object' || c.finality === null || typeof c.finality.kind !== 'string') {
+    throw new ValidationError(`${field}.finality`, 'must be a finality rule object');
+  }
+  if (!Array.isArray(c.endpoints) || c.endpoints.some((e) => typeof e !== 'string')) {
+    throw new ValidationError(`${field}.endpoints`, 'must be an array of strings');
+  }
+  return {
+    chainId: parseChainId(c.chainId, `${field}.chainId`).id,
+    family: c.family,
+    genesisHash: asHex(c.genesisHash, `${field}.genesisHash`),
+    port: asHex(c.port, `${field}.port`),
+    lightClient: c.lightClient,
+    trustRoot: asHex(c.trustRoot, `${field}.trustRoot`),
+    finality: c.finality,
+    endpoints: [...c.endpoints],
+    status: c.status,
+  };
+}

@@ -1,0 +1,549 @@
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { parseChainId, type ChainId } from '../domain/caip.ts';
+import type { ChainRegistration } from '../domain/chain.ts';
+import { asBytes32, asHex, type Hex } from '../domain/hex.ts';
+import { canTransition, MESSAGE_STATUSES, type MessageStatus } from '../domain/status.ts';
+import { QiaoError, ValidationError } from '../errors.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import {
+  address,
+  BATCH_STATUSES,
+  batchStatus,
+  chainRegistration,
+  int8,
+  integer,
+  messageIds,
+  sentRecord,
+  status,
+  text,
+  uint64,
+  type SentRow,
+} from './inputs.ts';
+import { applyLaneNonces } from './lanes.ts';
+import { toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionRow } from './rows.ts';
+import type { IndexDatabase } from './schema.ts';
+import type {
+  AttestationRow,
+  BatchRow,
+  BatchStatus,
+  ChainRow,
+  MessageFilter,
+  MessageIndex,
+  MessageRow,
+  NonceGap,
+  Page,
+  SentRecord,
+  TransitionEvidence,
+  TransitionRow,
+} from './types.ts';
+
+// Rows per multi-row statement: PGlite pays per statement, PostgreSQL caps a statement at 65535 parameters.
+const CHUNK = 500;
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+const MAX_PIPELINE_BATCH = 10_000;
+const MAX_REASON = 4096;
+
+export interface KyselyIndexOptions {
+  db: Kysely<IndexDatabase>;
+  backend: 'pglite' | 'postgres';
+  logger?: Logger;
+}
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const now = () => sql<Date>`now()`;
+
+/** Proofs carry bigints and bytes; jsonb gets them as decimal strings and 0x hex. */
+function proofJson(proof: unknown): string {
+  try {
+    return JSON.stringify(proof, (_k, v: unknown) => {
+      if (typeof v === 'bigint') return v.toString();
+      if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString('hex')}`;
+      return v;
+    });
+  } catch (cause) {
+    throw new ValidationError('evidence.proof', 'must be JSON-serializable', { cause });
+  }
+}
+
+interface Evidence {
+  chain: string | null;
+  height: string | null;
+  txHash: Hex | null;
+  reason: string | null;
+  proof: string | null;
+  batchNo: string | null;
+  at: Date | null;
+}
+
+function evidenceOf(e: TransitionEvidence | undefined): Evidence {
+  if (e === undefined || e === null) return { chain: null, height: null, txHash: null, reason: null, proof: null, batchNo: null, at: null };
+  if (typeof e !== 'object') throw new ValidationError('evidence', 'must be an object');
+  if (e.reason !== undefined && (typeof e.reason !== 'string' || e.reason.length > MAX_REASON)) {
+    throw new ValidationError('evidence.reason', `must be a string of at most ${MAX_REASON} characters`);
+  }
+  if (e.at !== undefined && (!(e.at instanceof Date) || Number.isNaN(e.at.getTime()))) throw new ValidationError('evidence.at', 'must be a valid Date');
+  return {
+    chain: e.chain === undefined ? null : text(e.chain, 'evidence.chain'),
+    height: e.height === undefined ? null : int8(e.height, 'evidence.height'),
+    txHash: e.txHash === undefined ? null : asHex(e.txHash, 'evidence.txHash'),
+    reason: e.reason ?? null,
+    proof: e.proof === undefined ? null : proofJson(e.proof),
+    batchNo: e.batchNo === undefined ? null : int8(e.batchNo, 'evidence.batchNo'),
+    at: e.at ?? null,
+  };
+}
+
+/** The one MessageIndex implementation; the dialect decides PGlite or PostgreSQL. */
+export class KyselyIndex implements MessageIndex {
+  readonly backend: 'pglite' | 'postgres';
+  readonly #db: Kysely<IndexDatabase>;
+  readonly #log: Logger | undefined;
+  #closing: Promise<void> | null = null;
+
+  constructor({ db, backend, logger }: KyselyIndexOptions) {
+    this.#db = db;
+    this.backend = backend;
+    this.#log = logger;
+  }
+
+  // ---- chains ----
+
+  async upsertChain(reg: ChainRegistration): Promise<void> {
+    const c = chainRegistration(reg);
+    await this.#db
+      .insertInto('chains')
+      .values({
+        chain_id: c.chainId,
+        family: c.family,
+        genesis_hash: c.genesisHash,
+        port: c.port,
+        light_client: c.lightClient,
+        trust_root: c.trustRoot,
+        finality: JSON.stringify(c.finality),
+        endpoints: JSON.stringify(c.endpoints),
+        status: c.status,
+        updated_at: now(),
+      })
+      .onConflict((oc) =>
+        oc.column('chain_id').doUpdateSet((eb) => ({
+          family: eb.ref('excluded.family'),
+          genesis_hash: eb.ref('excluded.genesis_hash'),
+          port: eb.ref('excluded.port'),
+          light_client: eb.ref('excluded.light_client'),
+          trust_root: eb.ref('excluded.trust_root'),
+          finality: eb.ref('excluded.finality'),
+          endpoints: eb.ref('excluded.endpoints'),
+          status: eb.ref('excluded.status'),
+          updated_at: now(),
+        })),
+      )
+      .execute();
+  }
+
+  async getChain(chainId: ChainId | string): Promise<ChainRow | null> {
+    const id = parseChainId(chainId, 'chainId').id;
+    const r = await this.#db.selectFrom('chains').selectAll().where('chain_id', '=', id).executeTakeFirst();
+    return r ? toChainRow(r) : null;
+  }
+
+  async listChains(): Promise<ChainRow[]> {
+    const rows = await this.#db.selectFrom('chains').selectAll().orderBy('chain_id').execute();
+    return rows.map(toChainRow);
+  }
+
+  // ---- messages ----
+
+  async recordSent(chain: ChainId | string, records: readonly SentRecord[]): Promise<Hex[]> {
+    const src = parseChainId(chain, 'chain').id;
+    if (!Array.isArray(records)) throw new ValidationError('records', 'must be an array of SentRecord');
+    const unique = new Map<Hex, SentRow>();
+    records.forEach((r, i) => {
+      const row = sentRecord(src, r, `records[${i}]`);
+      if (!unique.has(row.id)) unique.set(row.id, row);
+    });
+    if (unique.size === 0) return [];
+
+    const fresh = new Set<string>();
+    await this.#db.transaction().execute(async (trx) => {
+      for (const part of chunks([...unique.values()])) {
+        const inserted = await trx
+          .insertInto('messages')
+          .values(
+            part.map((r) => ({
+              id: r.id,
+              encoded: r.encoded,
+              message: JSON.stringify(r.message),
+              src_chain: r.srcChain,
+              dst_chain: r.dstChain,
+              src_port: r.srcPort,
+              dst_port: r.dstPort,
+              sender: r.sender,
+              receiver: r.receiver,
+              nonce: r.nonce,
+              status: 'sent',
+              reason: null,
+              src_tx_hash: r.txHash,
+              src_height: r.height,
+              src_block_hash: r.blockHash,
+              src_log_index: r.logIndex,
+              dst_tx_hash: null,
+              batch_no: null,
+            })),
+          )
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
+          .execute();
+        if (inserted.length === 0) continue;
+        const isNew = new Set(inserted.map((r) => r.id));
+        await trx
+          .insertInto('transitions')
+          .values(
+            part
+              .filter((r) => isNew.has(r.id))
+              .map((r) => ({
+                message_id: r.id,
+                status: 'sent',
+                chain: src,
+                height: r.height,
+                tx_hash: r.txHash,
+                reason: null,
+                // Where the log sits, so the observation can be re-checked against the chain later.
+                proof: JSON.stringify({ blockHash: r.blockHash, logIndex: r.logIndex }),
+              })),
+          )
+          .execute();
+        for (const id of isNew) fresh.add(id);
+      }
+    });
+    const newIds = [...unique.keys()].filter((id) => fresh.has(id));
+    this.#log?.debug({ chain: src, received: records.length, new: newIds.length }, 'recorded sent messages');
+    return newIds;
+  }
+
+  async transition(ids: readonly Hex[], to: MessageStatus, evidence?: TransitionEvidence): Promise<Hex[]> {
+    const target = status(to, 'status');
+    const list = messageIds(ids);
+    const ev = evidenceOf(evidence);
+    if (list.length === 0) return [];
+
+    const moved = new Set<string>();
+    await this.#db.transaction().execute(async (trx) => {
+      // Lock in id order so two concurrent transitions over overlapping ids cannot deadlock.
+      for (const part of chunks([...list].sort())) {
+        const current = await trx
+          .selectFrom('messages')
+          .select(['id', 'status'])
+          .where('id', 'in', part)
+          .orderBy('id')
+          .forUpdate()
+          .execute();
+        const movable = new Set(current.filter((r) => canTransition(r.status as MessageStatus, target)).map((r) => r.id));
+        if (movable.size === 0) continue;
+        const ordered = list.filter((id) => movable.has(id));
+        await trx
+          .updateTable('messages')
+          .set({
+            status: target,
+            updated_at: now(),
+            ...(ev.reason === null ? {} : { reason: ev.reason }),
+            ...(ev.batchNo === null ? {} : { batch_no: ev.batchNo }),
+          })
+          .where('id', 'in', ordered)
+          .execute();
+        await trx
+          .insertInto('transitions')
+          .values(
+            ordered.map((id) => ({
+              message_id: id,
+              status: target,
+              at: ev.at ?? now(),
+              chain: ev.chain,
+              height: ev.height,
+              tx_hash: ev.txHash,
+              reason: ev.reason,
+              proof: ev.proof,
+            })),
+          )
+          .execute();
+        for (const id of ordered) moved.add(id);
+      }
+    });
+    return list.filter((id) => moved.has(id));
+  }
+
+  async setDstTx(id: Hex, txHash: Hex): Promise<void> {
+    const mid = asBytes32(id, 'id');
+    const tx = asHex(txHash, 'txHash');
+    const r = await this.#db
+      .updateTable('messages')
+      .set({ dst_tx_hash: tx, updated_at: now() })
+      .where('id', '=', mid)
+      .returning('id')
+      .execute();
+    if (r.length === 0) this.#log?.warn({ id: mid }, 'setDstTx for a message the index does not hold');
+  }
+
+  async getMessage(id: Hex | string): Promise<MessageRow | null> {
+    const mid = asBytes32(id, 'id');
+    const r = await this.#db.selectFrom('messages').selectAll().where('id', '=', mid).executeTakeFirst();
+    return r ? toMessageRow(r) : null;
+  }
+
+  async getMessages(ids: readonly Hex[]): Promise<MessageRow[]> {
+    const list = messageIds(ids);
+    const found = new Map<string, MessageRow>();
+    for (const part of chunks(list, 1000)) {
+      const rows = await this.#db.selectFrom('messages').selectAll().where('id', 'in', part).execute();
+      for (const r of rows) found.set(r.id, toMessageRow(r));
+    }
+    return list.flatMap((id) => found.get(id) ?? []);
+  }
+
+  async timeline(id: Hex | string): Promise<TransitionRow[]> {
+    const mid = asBytes32(id, 'id');
+    const rows = await this.#db.selectFrom('transitions').selectAll().where('message_id', '=', mid).orderBy('seq').execute();
+    return rows.map(toTransitionRow);
+  }
+
+  async listMessages(filter: MessageFilter = {}): Promise<Page<MessageRow>> {
+    if (typeof filter !== 'object' || filter === null) throw new ValidationError('filter', 'must be an object');
+    const f = filter;
+    const limit = f.limit == null ? DEFAULT_PAGE : integer(f.limit, 'limit', 1, MAX_PAGE);
+    let q = this.#db.selectFrom('messages').selectAll();
+    if (f.chain != null) {
+      const c = text(f.chain, 'chain');
+      q = q.where((eb) => eb.or([eb('src_chain', '=', c), eb('dst_chain', '=', c)]));
+    }
+    if (f.srcChain != null) q = q.where('src_chain', '=', text(f.srcChain, 'srcChain'));
+    if (f.dstChain != null) q = q.where('dst_chain', '=', text(f.dstChain, 'dstChain'));
+    if (f.status != null) q = q.where('status', '=', status(f.status, 'status'));
+    if (f.sender != null) q = q.where('sender', '=', address(f.sender, 'sender'));
+    if (f.receiver != null) q = q.where('receiver', '=', address(f.receiver, 'receiver'));
+    if (f.cursor != null) q = q.where('seq', '<', decodeCursor(f.cursor, 'cursor'));
+
+    // One row more than the page tells whether another page exists.
+    const rows = await q.orderBy('seq', 'desc').limit(limit + 1).execute();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toMessageRow),
+      nextCursor: rows.length > limit && last !== undefined ? encodeCursor(String(last.seq)) : null,
+    };
+  }
+
+  async messagesByStatus(st: MessageStatus, limit: number, opts: { dstChain?: string; unbatched?: boolean } = {}): Promise<MessageRow[]> {
+    const s = status(st, 'status');
+    const n = integer(limit, 'limit', 1, MAX_PIPELINE_BATCH);
+    let q = this.#db.selectFrom('messages').selectAll().where('status', '=', s);
+    if (opts.dstChain != null) q = q.where('dst_chain', '=', text(opts.dstChain, 'dstChain'));
+    if (opts.unbatched === true) q = q.where('batch_no', 'is', null);
+    const rows = await q.orderBy('seq', 'asc').limit(n).execute();
+    return rows.map(toMessageRow);
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.#db
+      .selectFrom('messages')
+      .select((eb) => ['status', eb.fn.countAll<string>().as('n')])
+      .groupBy('status')
+      .execute();
+    const out: Record<string, number> = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, 0]));
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+
+  // ---- batches ----
+
+  async createBatch(batchNo: bigint, root: Hex, ids: readonly Hex[]): Promise<void> {
+    const no = int8(batchNo, 'batchNo');
+    const r = asBytes32(root, 'root');
+    if (!Array.isArray(ids)) throw new ValidationError('ids', 'must be an array of message ids');
+    // Order is kept: it is the order the batch's tree was built from.
+    const list = ids.map((id, i) => asBytes32(id, `ids[${i}]`));
+    const inserted = await this.#db
+      .insertInto('batches')
+      .values({ batch_no: no, root: r, ids: JSON.stringify(list), status: 'pending', gov_tx_hash: null, gov_height: null })
+      .onConflict((oc) => oc.column('batch_no').doNothing())
+      .returning('batch_no')
+      .execute();
+    if (inserted.length > 0) return;
+    const existing = await this.getBatch(batchNo);
+    if (existing === null) throw new QiaoError('index_inconsistent', `batch ${no} neither inserted nor found`);
+    if (existing.root !== r || existing.ids.length !== list.length || existing.ids.some((id, i) => id !== list[i])) {
+      throw new QiaoError('batch_conflict', `batch ${no} already exists with another root or id list`, {
+        data: { batchNo: no, root: existing.root, attemptedRoot: r },
+      });
+    }
+  }
+
+  async markBatch(batchNo: bigint, st: BatchStatus, evidence: { txHash?: Hex; height?: bigint } = {}): Promise<void> {
+    const no = int8(batchNo, 'batchNo');
+    const s = batchStatus(st, 'status');
+    const txHash = evidence.txHash === undefined ? undefined : asHex(evidence.txHash, 'evidence.txHash');
+    const height = evidence.height === undefined ? undefined : int8(evidence.height, 'evidence.height');
+    // Batches only move forward: a replayed "committed" must not undo "attested".
+    const notPast = BATCH_STATUSES.slice(0, BATCH_STATUSES.indexOf(s) + 1);
+    const updated = await this.#db
+      .updateTable('batches')
+      .set({
+        status: s,
+        updated_at: now(),
+        ...(txHash === undefined ? {} : { gov_tx_hash: txHash }),
+        ...(height === undefined ? {} : { gov_height: height }),
+      })
+      .where('batch_no', '=', no)
+      .where('status', 'in', notPast)
+      .returning('batch_no')
+      .execute();
+    if (updated.length > 0) return;
+    const exists = await this.#db.selectFrom('batches').select('batch_no').where('batch_no', '=', no).executeTakeFirst();
+    if (!exists) throw new ValidationError('batchNo', `no batch ${no} in the index`);
+  }
+
+  async getBatch(batchNo: bigint): Promise<BatchRow | null> {
+    const no = int8(batchNo, 'batchNo');
+    const r = await this.#db.selectFrom('batches').selectAll().where('batch_no', '=', no).executeTakeFirst();
+    return r ? toBatchRow(r) : null;
+  }
+
+  async batchesWithStatus(st: BatchStatus, limit = 100): Promise<BatchRow[]> {
+    const s = batchStatus(st, 'status');
+    const n = integer(limit, 'limit', 1, MAX_PIPELINE_BATCH);
+    const rows = await this.#db.selectFrom('batches').selectAll().where('status', '=', s).orderBy('batch_no').limit(n).execute();
+    return rows.map(toBatchRow);
+  }
+
+  async lastBatchNo(): Promise<bigint | null> {
+    const r = await this.#db
+      .selectFrom('batches')
+      .select((eb) => eb.fn.max('batch_no').as('max'))
+      .executeTakeFirst();
+    return r?.max == null ? null : BigInt(r.max);
+  }
+
+  // ---- attestations ----
+
+  async addAttestation(a: { batchNo: bigint; rootType: number; setId: bigint; attestor: string; signature: Hex }): Promise<void> {
+    if (typeof a !== 'object' || a === null) throw new ValidationError('attestation', 'must be an object');
+    await this.#db
+      .insertInto('attestations')
+      .values({
+        batch_no: int8(a.batchNo, 'batchNo'),
+        root_type: integer(a.rootType, 'rootType', 0, 255),
+        set_id: uint64(a.setId, 'setId'),
+        attestor: address(a.attestor, 'attestor'),
+        signature: asHex(a.signature, 'signature'),
+      })
+      .onConflict((oc) => oc.columns(['root_type', 'batch_no', 'attestor']).doNothing())
+      .execute();
+  }
+
+  async attestations(batchNo: bigint, rootType?: number): Promise<AttestationRow[]> {
+    let q = this.#db.selectFrom('attestations').selectAll().where('batch_no', '=', int8(batchNo, 'batchNo'));
+    if (rootType !== undefined) q = q.where('root_type', '=', integer(rootType, 'rootType', 0, 255));
+    const rows = await q.orderBy('root_type').orderBy('attestor').execute();
+    return rows.map(toAttestationRow);
+  }
+
+  // ---- checkpoints ----
+
+  async getCheckpoint(chainId: string): Promise<bigint | null> {
+    const r = await this.#db.selectFrom('checkpoints').select('height').where('chain_id', '=', text(chainId, 'chainId')).executeTakeFirst();
+    return r ? BigInt(r.height) : null;
+  }
+
+  async setCheckpoint(chainId: string, height: bigint): Promise<void> {
+    await this.#db
+      .insertInto('checkpoints')
+      .values({ chain_id: text(chainId, 'chainId'), height: int8(height, 'height'), updated_at: now() })
+      .onConflict((oc) =>
+        oc
+          .column('chain_id')
+          .doUpdateSet((eb) => ({ height: eb.ref('excluded.height'), updated_at: now() }))
+          .where('checkpoints.height', '<', (eb) => eb.ref('excluded.height')),
+      )
+      .execute();
+  }
+
+  // ---- lanes ----
+
+  async recordLaneNonces(entries: readonly { srcChain: string; srcPort: string; dstChain: string; nonce: bigint }[]): Promise<NonceGap[]> {
+    if (!Array.isArray(entries)) throw new ValidationError('entries', 'must be an array');
+    const lanes = new Map<string, { srcChain: string; srcPort: string; dstChain: string; nonces: bigint[] }>();
+    entries.forEach((e, i) => {
+      const srcChain = text(e.srcChain, `entries[${i}].srcChain`);
+      const srcPort = address(e.srcPort, `entries[${i}].srcPort`);
+      const dstChain = text(e.dstChain, `entries[${i}].dstChain`);
+      uint64(e.nonce, `entries[${i}].nonce`);
+      if (e.nonce === 0n) throw new ValidationError(`entries[${i}].nonce`, 'lanes count from 1');
+      const key = JSON.stringify([srcChain, srcPort, dstChain]);
+      const lane = lanes.get(key) ?? { srcChain, srcPort, dstChain, nonces: [] };
+      lane.nonces.push(e.nonce);
+      lanes.set(key, lane);
+    });
+    if (lanes.size === 0) return [];
+
+    return this.#db.transaction().execute(async (trx) => {
+      const found: NonceGap[] = [];
+      // Lanes in key order: concurrent callers lock them in the same order.
+      for (const key of [...lanes.keys()].sort()) {
+        const lane = lanes.get(key)!;
+        const where = { src_chain: lane.srcChain, src_port: lane.srcPort, dst_chain: lane.dstChain };
+        await trx
+          .insertInto('lane_nonces')
+          .values({ ...where, last_nonce: '0', seen_above: '[]' })
+          .onConflict((oc) => oc.columns(['src_chain', 'src_port', 'dst_chain']).doNothing())
+          .execute();
+        const row = await trx
+          .selectFrom('lane_nonces')
+          .select(['last_nonce', 'seen_above'])
+          .where('src_chain', '=', where.src_chain)
+          .where('src_port', '=', where.src_port)
+          .where('dst_chain', '=', where.dst_chain)
+          .forUpdate()
+          .executeTakeFirstOrThrow();
+        const before = { last: BigInt(row.last_nonce), seenAbove: row.seen_above.map(([lo, hi]): [bigint, bigint] => [BigInt(lo), BigInt(hi)]) };
+        const { state, gaps } = applyLaneNonces(before, lane.nonces);
+        const seenAbove = JSON.stringify(state.seenAbove.map(([lo, hi]) => [lo.toString(), hi.toString()]));
+        if (state.last !== before.last || seenAbove !== JSON.stringify(row.seen_above)) {
+          await trx
+            .updateTable('lane_nonces')
+            .set({ last_nonce: state.last.toString(), seen_above: seenAbove, updated_at: now() })
+            .where('src_chain', '=', where.src_chain)
+            .where('src_port', '=', where.src_port)
+            .where('dst_chain', '=', where.dst_chain)
+            .execute();
+        }
+        if (gaps.length === 0) continue;
+        const inserted = await trx
+          .insertInto('nonce_gaps')
+          .values(gaps.map((g) => ({ ...where, expected: g.expected.toString(), seen: g.seen.toString() })))
+          .onConflict((oc) => oc.columns(['src_chain', 'src_port', 'dst_chain', 'expected']).doNothing())
+          .returningAll()
+          .execute();
+        for (const g of inserted) {
+          this.#log?.warn({ srcChain: g.src_chain, srcPort: g.src_port, dstChain: g.dst_chain, expected: g.expected, seen: g.seen }, 'lane nonce gap');
+          found.push(toNonceGap(g));
+        }
+      }
+      return found;
+    });
+  }
+
+  async nonceGaps(): Promise<NonceGap[]> {
+    const rows = await this.#db.selectFrom('nonce_gaps').selectAll().orderBy('id').execute();
+    return rows.map(toNonceGap);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#db.destroy();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as initial from './2026112500000_initial.ts';
+
+/**
+ * Every migration, by its timestamped name. Listed statically (no folder scan) so
+ * the index works the same from source, from a bundle and under test runners.
+ */
+const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '2026112500000_initial': initial,
+};
+
+export const staticMigrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...MIGRATIONS }),
+};

@@ -1,0 +1,109 @@
+import type { Selectable } from 'kysely';
+import type { ChainFamily, ChainStatus, FinalityRule, LightClientType } from '../domain/chain.ts';
+import type { ChainId } from '../domain/caip.ts';
+import type { Hex } from '../domain/hex.ts';
+import type { MessageJson } from '../domain/message.ts';
+import type { MessageStatus } from '../domain/status.ts';
+import type { AttestationsTable, BatchesTable, ChainsTable, MessagesTable, NonceGapsTable, TransitionsTable } from './schema.ts';
+import type { AttestationRow, BatchRow, BatchStatus, ChainRow, MessageRow, NonceGap, TransitionRow } from './types.ts';
+
+/*
+ * Table rows to the interface's rows. Both drivers return int8/numeric as strings
+ * here, but String() also covers a driver configured otherwise; jsonb comes parsed.
+ */
+
+function str(v: unknown): string {
+  return String(v);
+}
+
+function strOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+function date(v: unknown): Date {
+  return v instanceof Date ? v : new Date(String(v));
+}
+
+export function toMessageRow(r: Selectable<MessagesTable>): MessageRow {
+  return {
+    id: r.id as Hex,
+    encoded: r.encoded as Hex,
+    message: r.message as MessageJson,
+    srcChain: r.src_chain,
+    dstChain: r.dst_chain,
+    sender: r.sender,
+    receiver: r.receiver,
+    nonce: str(r.nonce),
+    status: r.status as MessageStatus,
+    reason: r.reason,
+    srcTxHash: r.src_tx_hash as Hex | null,
+    srcHeight: strOrNull(r.src_height),
+    dstTxHash: r.dst_tx_hash as Hex | null,
+    batchNo: strOrNull(r.batch_no),
+    createdAt: date(r.created_at),
+    updatedAt: date(r.updated_at),
+  };
+}
+
+export function toTransitionRow(r: Selectable<TransitionsTable>): TransitionRow {
+  return {
+    seq: str(r.seq),
+    messageId: r.message_id as Hex,
+    status: r.status as MessageStatus,
+    at: date(r.at),
+    chain: r.chain,
+    height: strOrNull(r.height),
+    txHash: r.tx_hash as Hex | null,
+    reason: r.reason,
+    proof: r.proof ?? null,
+  };
+}
+
+export function toChainRow(r: Selectable<ChainsTable>): ChainRow {
+  return {
+    chainId: r.chain_id as ChainId,
+    family: r.family as ChainFamily,
+    genesisHash: r.genesis_hash as Hex,
+    port: r.port as Hex,
+    lightClient: r.light_client as LightClientType,
+    trustRoot: r.trust_root as Hex,
+    finality: r.finality as FinalityRule,
+    endpoints: r.endpoints,
+    status: r.status as ChainStatus,
+    updatedAt: date(r.updated_at),
+  };
+}
+
+export function toBatchRow(r: Selectable<BatchesTable>): BatchRow {
+  return {
+    batchNo: str(r.batch_no),
+    root: r.root as Hex,
+    ids: r.ids as Hex[],
+    status: r.status as BatchStatus,
+    govTxHash: r.gov_tx_hash as Hex | null,
+    govHeight: strOrNull(r.gov_height),
+    createdAt: date(r.created_at),
+  };
+}
+
+export function toAttestationRow(r: Selectable<AttestationsTable>): AttestationRow {
+  return {
+    batchNo: str(r.batch_no),
+    rootType: r.root_type,
+    setId: str(r.set_id),
+    attestor: r.attestor,
+    signature: r.signature as Hex,
+    createdAt: date(r.created_at),
+  };
+}
+
+export function toNonceGap(r: Selectable<NonceGapsTable>): NonceGap {
+  return {
+    srcChain: r.src_chain,
+    srcPort: r.src_port,
+    dstChain: r.dst_chain,
+    expected: str(r.expected),
+    seen: str(r.seen),
+    detectedAt: date(r.detected_at),
+  };
+}

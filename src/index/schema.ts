@@ -1,0 +1,118 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/*
+ * Kysely's view of the index tables (PostgreSQL names, snake_case).
+ * bigint/numeric columns are read as decimal strings on both backends (PGlite is
+ * told to leave int8 unparsed) and written as decimal strings, so no value above
+ * 2^53 is ever squeezed through a JS number. jsonb columns are written as JSON text.
+ */
+
+type Int8 = ColumnType<string, string, string>;
+type Json<T> = ColumnType<T, string, string>;
+type Time = ColumnType<Date, Date | undefined, Date>;
+
+export interface ChainsTable {
+  chain_id: string;
+  family: string;
+  genesis_hash: string;
+  port: string;
+  light_client: string;
+  trust_root: string;
+  finality: Json<unknown>;
+  endpoints: Json<string[]>;
+  status: string;
+  updated_at: Time;
+}
+
+export interface MessagesTable {
+  seq: ColumnType<string, never, never>;
+  id: string;
+  encoded: string;
+  message: Json<unknown>;
+  src_chain: string;
+  dst_chain: string;
+  src_port: string;
+  dst_port: string;
+  sender: string;
+  receiver: string;
+  nonce: Int8;
+  status: string;
+  reason: string | null;
+  src_tx_hash: string | null;
+  src_height: Int8 | null;
+  src_block_hash: string | null;
+  src_log_index: number | null;
+  dst_tx_hash: string | null;
+  batch_no: Int8 | null;
+  created_at: Time;
+  updated_at: Time;
+}
+
+export interface TransitionsTable {
+  seq: ColumnType<string, never, never>;
+  message_id: string;
+  status: string;
+  at: Time;
+  chain: string | null;
+  height: Int8 | null;
+  tx_hash: string | null;
+  reason: string | null;
+  proof: Json<unknown> | null;
+}
+
+export interface BatchesTable {
+  batch_no: Int8;
+  root: string;
+  ids: Json<string[]>;
+  status: string;
+  gov_tx_hash: string | null;
+  gov_height: Int8 | null;
+  created_at: Time;
+  updated_at: Time;
+}
+
+export interface AttestationsTable {
+  batch_no: Int8;
+  root_type: number;
+  set_id: Int8;
+  attestor: string;
+  signature: string;
+  created_at: Time;
+}
+
+export interface CheckpointsTable {
+  chain_id: string;
+  height: Int8;
+  updated_at: Time;
+}
+
+export interface LaneNoncesTable {
+  src_chain: string;
+  src_port: string;
+  dst_chain: string;
+  last_nonce: Int8;
+  /** Disjoint [lo, hi] ranges of nonces seen above last_nonce + 1 (decimal strings). */
+  seen_above: Json<[string, string][]>;
+  updated_at: Time;
+}
+
+export interface NonceGapsTable {
+  id: Generated<string>;
+  src_chain: string;
+  src_port: string;
+  dst_chain: string;
+  expected: Int8;
+  seen: Int8;
+  detected_at: Time;
+}
+
+export interface IndexDatabase {
+  chains: ChainsTable;
+  messages: MessagesTable;
+  transitions: TransitionsTable;
+  batches: BatchesTable;
+  attestations: AttestationsTable;
+  checkpoints: CheckpointsTable;
+  lane_nonces: LaneNoncesTable;
+  nonce_gaps: NonceGapsTable;
+}

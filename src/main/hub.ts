@@ -1,0 +1,214 @@
+import { randomInt } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { ADAPTER_FACTORIES } from '../../adapters/index.ts';
+import { Attestor } from '../../relayer/attestor/attestor.ts';
+import { SignedRootRecord } from '../../relayer/attestor/record.ts';
+import { createQueueBackend } from '../../relayer/queue/index.ts';
+import type { QueueBackend } from '../../relayer/queue/types.ts';
+import { Relayer } from '../../relayer/relayer.ts';
+import { startApi, type HealthReport } from '../api/server.ts';
+import type { Config } from '../config.ts';
+import { ConfigError, redactUrl } from '../errors.ts';
+import { fetchChainId, makeProvider } from '../evm/provider.ts';
+import { TxSender } from '../evm/signer.ts';
+import { startAnvil, type AnvilProcess } from '../governance/anvil.ts';
+import { governanceArtifacts } from '../governance/artifacts.ts';
+import { GovernanceClient } from '../governance/client.ts';
+import { deployGovernance } from '../governance/deploy.ts';
+import { addressOf, loadOrCreateKeys } from '../governance/keys.ts';
+import { openIndex } from '../index/open.ts';
+import type { MessageIndex } from '../index/types.ts';
+import { fundFromDev, startDemoNetwork, type DemoNetwork } from './demo.ts';
+import { loadState, saveState, type HubState } from './state.ts';
+
+export interface RunningHub {
+  apiUrl: string;
+  governance: { url: string; chainId: bigint; client: GovernanceClient };
+  index: MessageIndex;
+  relayer: Relayer;
+  demo: DemoNetwork | null;
+  dataDir: string;
+  /** Stops the demo traffic only (tests send their own). */
+  stopTraffic(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function newGovChainId(): bigint {
+  // Every install gets its own governance chain id (never anvil's 31337).
+  for (;;) {
+    const id = BigInt(randomInt(1_000_000, 2_000_000_000));
+    if (id !== 31337n) return id;
+  }
+}
+
+/**
+ * Starts the hub: governance chain (embedded anvil or --governance-rpc),
+ * contracts (deployed on first start), index, queues, attestor, relayer, API,
+ * and with `demo.enabled` two member chains sending messages.
+ */
+export async function startHub(config: Config, { logger, trafficIntervalMs }: { logger: Logger; trafficIntervalMs?: number }): Promise<RunningHub> {
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const stateFile = join(dataDir, 'hub.json');
+  const state: HubState = await loadState(stateFile);
+  const { keys, created } = await loadOrCreateKeys(join(dataDir, 'keys.json'));
+  if (created) logger.info({ governor: addressOf(keys.governor), relayer: addressOf(keys.relayer), attestor: addressOf(keys.attestor) }, 'generated the hub keys');
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn({ err }, 'error during shutdown');
+      }
+    }
+  };
+  try {
+    // ------------------------------------------------------- governance chain
+    let govUrl: string;
+    let govChainId: bigint;
+    let anvil: AnvilProcess | null = null;
+    if (config.governance.rpc) {
+      govUrl = config.governance.rpc;
+      govChainId = await fetchChainId(govUrl);
+      if (state.governance && BigInt(state.governance.chainId) !== govChainId) {
+        throw new ConfigError('governance.rpc', `serves chain ${govChainId}, but this data folder belongs to governance chain ${state.governance.chainId}`);
+      }
+    } else {
+      govChainId = state.governance ? BigInt(state.governance.chainId) : newGovChainId();
+      anvil = await startAnvil({ chainId: govChainId, stateFile: join(dataDir, 'governance', 'state.json'), logger: logger.child({ component: 'governance-anvil' }) });
+      cleanups.push(() => anvil!.stop());
+      govUrl = anvil.url;
+      await fundFromDev(govUrl, govChainId, [addressOf(keys.governor), addressOf(keys.relayer)]);
+    }
+    const provider = makeProvider(govUrl, govChainId, { pollingMs: 100 });
+    cleanups.push(async () => provider.destroy());
+    const governor = new TxSender(keys.governor, provider);
+    const committer = new TxSender(keys.relayer, provider);
+    const artifacts = await governanceArtifacts();
+    let contracts = state.governance?.contracts;
+    if (contracts && (await provider.getCode(contracts.messageLog)) === '0x') {
+      // The governance chain lost its state (e.g. killed before it was written): start over.
+      logger.warn({ messageLog: contracts.messageLog }, 'governance contracts are gone from the chain; deploying anew');
+      contracts = undefined;
+      delete state.demo;
+    }
+    if (!contracts) {
+      contracts = await deployGovernance(governor, artifacts, { attestors: [addressOf(keys.attestor)], threshold: 1, committer: committer.address });
+      state.governance = { chainId: govChainId.toString(), contracts, external: !!config.governance.rpc };
+      await saveState(stateFile, state);
+      logger.info({ govChainId: govChainId.toString(), ...contracts }, 'governance contracts deployed');
+    }
+    const gov = new GovernanceClient(provider, govChainId, contracts, artifacts);
+
+    // ---------------------------------------------------------- member chains
+    let demo: DemoNetwork | null = null;
+    if (config.demo.enabled) {
+      demo = await startDemoNetwork({
+        dataDir,
+        saved: state.demo?.chains,
+        gov,
+        governor,
+        keys,
+        blockTime: config.demo.blockTime,
+        finalityDepth: config.demo.finalityDepth,
+        logger: logger.child({ component: 'demo' }),
+      });
+      cleanups.push(() => demo!.stop());
+      state.demo = { chains: demo.chains.map(({ url: _u, anvil: _a, ...c }) => c) };
+      await saveState(stateFile, state);
+    }
+    const demoIds = new Set(demo?.chains.map((c) => c.chainId) ?? []);
+
+    // ---------------------------------------------------- index, queues, relayer
+    const index = await openIndex({ databaseUrl: config.databaseUrl, dataDir: join(dataDir, 'index'), logger });
+    cleanups.push(() => index.close());
+    const queues: QueueBackend = createQueueBackend({ redisUrl: config.redisUrl, prefix: `qiao-${govChainId}`, logger: logger.child({ component: 'queue' }) });
+    cleanups.push(() => queues.close());
+    const record = SignedRootRecord.open(join(dataDir, 'attestor', `${addressOf(keys.attestor).toLowerCase()}.jsonl`));
+    cleanups.push(async () => record.close());
+    const attestor = new Attestor(keys.attestor, gov, record, { finalityDepth: config.governance.finalityDepth, logger: logger.child({ component: 'attestor' }) });
+    const relayer = await Relayer.start({
+      index,
+      gov,
+      committer,
+      attestors: [attestor],
+      queues,
+      settings: { ...config.relayer, govFinalityDepth: config.governance.finalityDepth },
+      logger: logger.child({ component: 'relayer' }),
+      adapterFactories: ADAPTER_FACTORIES,
+      adapterContext: { relayerKey: keys.relayer },
+      allowLocalDev: (id) => config.dev || demoIds.has(id),
+    });
+    cleanups.push(() => relayer.stop());
+
+    // The relayer follows the registry without a restart.
+    let following = true;
+    const follow = async () => {
+      while (following) {
+        try {
+          await relayer.sync(await gov.chains());
+        } catch (err) {
+          logger.warn({ err }, 'registry sync failed');
+        }
+        await new Promise((r) => setTimeout(r, 1000).unref());
+      }
+    };
+    await relayer.sync(await gov.chains());
+    const follower = follow();
+    cleanups.push(async () => {
+      following = false;
+      await follower;
+    });
+
+    // -------------------------------------------------------------------- API
+    const health = async (): Promise<HealthReport> => {
+      const head = await provider.getBlockNumber().catch(() => null);
+      const chains = await Promise.all(
+        (await index.listChains()).map(async (c) => {
+          const conn = relayer.ctx.chains.get(c.chainId);
+          const heads = conn ? await conn.adapter.watcher.heads().catch(() => null) : null;
+          const cp = await index.getCheckpoint(c.chainId);
+          return {
+            chainId: c.chainId,
+            status: c.status,
+            head: heads ? heads.head.toString() : null,
+            finalized: heads ? heads.finalized.toString() : null,
+            checkpoint: cp === null ? null : cp.toString(),
+            lag: heads && cp !== null ? (heads.finalized - cp).toString() : null,
+          };
+        }),
+      );
+      const q: HealthReport['queues'] = {};
+      for (const [name, queue] of Object.entries(relayer.ctx.queues)) q[name] = await queue.counts();
+      return { ok: head !== null, governance: head === null ? null : { url: redactUrl(govUrl), chainId: govChainId.toString(), head: String(head) }, chains, queues: q };
+    };
+    const api = await startApi({ index, health, logger: logger.child({ component: 'api' }) }, { host: config.api.host, port: config.api.port });
+    cleanups.push(() => api.close());
+    state.apiUrl = api.url;
+    state.governanceUrl = govUrl;
+    await saveState(stateFile, state);
+
+    let stopTraffic: () => Promise<void> = async () => {};
+    if (demo) {
+      stopTraffic = demo.startTraffic(trafficIntervalMs ?? config.demo.intervalMs);
+      cleanups.push(() => stopTraffic());
+    }
+    let stopped: Promise<void> | null = null;
+    return {
+      apiUrl: api.url,
+      governance: { url: govUrl, chainId: govChainId, client: gov },
+      index,
+      relayer,
+      demo,
+      dataDir,
+      stopTraffic: () => stopTraffic(),
+      stop: () => (stopped ??= cleanup()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConfigError } from '../errors.ts';
+import type { GovernanceAddresses } from '../governance/client.ts';
+
+export interface DemoChainState {
+  chainId: string;
+  numericId: string;
+  port: string;
+  receiver: string;
+  sender: string;
+}
+
+/** What the hub decided at first start and must keep: ids, addresses. Keys live apart (keys.json, 0600). */
+export interface HubState {
+  version: 1;
+  governance?: { chainId: string; contracts: GovernanceAddresses; external: boolean };
+  demo?: { chains: DemoChainState[] };
+  /** Written by a running hub so the CLI can find its API. */
+  apiUrl?: string;
+  /** Written by a running hub: its governance chain's RPC (the embedded anvil's port changes per start). */
+  governanceUrl?: string;
+}
+
+export async function loadState(file: string): Promise<HubState> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return { version: 1 };
+  }
+  try {
+    const s = JSON.parse(text) as HubState;
+    if (s.version !== 1) throw new ConfigError('state.version', `unsupported hub state version in ${file}`);
+    return s;
+  } catch (cause) {
+    if (cause instanceof ConfigError) throw cause;
+    throw new ConfigError('state', `${file} is not valid JSON`, { cause });
+  }
+}
+
+export async function saveState(file: string, s: HubState): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(s, null, 2));
+  await rename(tmp, file);
+}
