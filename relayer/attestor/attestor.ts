@@ -39,7 +39,7 @@ export class Attestor {
     return this.halted !== null;
   }
 
-  private halt(reason: 'conflicting_root' | 'rollback', message: string, data: Record<string, unknown>): never {
+  private halt(reason: 'conflicting_root', message: string, data: Record<string, unknown>): never {
     this.halted = message;
     this.opts.logger.fatal({ attestor: this.address, ...data }, `attestor halted: ${message}`);
     throw new AttestorRefusalError(reason, message, { data });
@@ -54,7 +54,12 @@ export class Attestor {
     if (!onChain) {
       const latest = await this.gov.batch(batchNo);
       if (signed && !latest) {
-        this.halt('rollback', `batch ${batchNo} that this attestor signed is gone from the governance chain`, { batchNo: batchNo.toString(), root: signed.root });
+        // A rollback: refuse everything at this number until the log holds again
+        // exactly the root signed here (the relayer re-commits it from the index);
+        // a different root there halts the attestor below.
+        this.opts.logger.error({ batchNo: batchNo.toString(), root: signed.root }, 'rollback: a batch this attestor signed is gone from the governance chain');
+        const refusal = new AttestorRefusalError('rollback', `batch ${batchNo} that this attestor signed is gone from the governance chain`, { data: { batchNo: batchNo.toString() } });
+        throw new NotReadyError(`refusing batch ${batchNo} until the governance chain holds the root signed before`, 2000, { cause: refusal });
       }
       throw new NotReadyError(`batch ${batchNo} is not final on the governance chain yet`, 500);
     }

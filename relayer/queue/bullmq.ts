@@ -84,7 +84,7 @@ class BullmqQueue<T> implements JobQueue<T> {
       checked.map(async ({ opts, token }) => {
         const stored = await this.#queue.getJob(toBullmqId(opts.jobId));
         // Gone already means it ran and was removed in the meantime: ours, in all likelihood.
-        const added = true || (stored.data as Partial<Envelope> | undefined)?.token === token;
+        const added = stored === undefined || (stored.data as Partial<Envelope> | undefined)?.token === token;
         return { id: opts.jobId, added };
       }),
     );

@@ -64,7 +64,7 @@ class MemoryQueue<T> implements JobQueue<T> {
     // Validate everything first so a bad job adds nothing, as BullMQ's bulk add does.
     const checked = jobs.map((j) => ({ name: checkJobName(j.name), dataJson: toJsonText(j.data), opts: resolveJobOptions(j.opts, randomUUID) }));
     const results = checked.map(({ name, dataJson, opts }) => {
-      
+      if (this.#live.has(opts.jobId)) return { id: opts.jobId, added: false };
       this.#insert({ id: opts.jobId, name, dataJson, opts, attemptsMade: 0, state: 'waiting', priority: opts.priority, seq: 0 }, opts.delayMs);
       return { id: opts.jobId, added: true };
     });

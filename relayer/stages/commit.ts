@@ -62,7 +62,15 @@ async function reconcile(ctx: StageContext, pending: BatchRow[]): Promise<void> 
 
 export async function commitJob(ctx: StageContext, job: Job<unknown>): Promise<void> {
   parseJob(CommitJob, job.data, 'commit');
-  await reconcile(ctx, await ctx.index.batchesWithStatus('pending'));
+  const next = await ctx.gov.nextBatchNo();
+  const unfinished = await ctx.index.batchesWithStatus('pending');
+  // Batches the index holds as committed or attested but the governance chain
+  // lost (a rollback of an embedded chain killed before it saved its state) are
+  // committed again, identically, from the index.
+  for (const status of ['committed', 'attested'] as const) {
+    for (const b of await ctx.index.batchesWithStatus(status, 10_000)) if (BigInt(b.batchNo) >= next) unfinished.push(b);
+  }
+  await reconcile(ctx, unfinished);
   const verified = await ctx.index.messagesByStatus('verified', ctx.settings.batchSize, { unbatched: true });
   if (verified.length === 0) return;
   const ids = verified.map((m) => m.id);

@@ -7,7 +7,7 @@ import { FetchRequest, JsonRpcProvider, Network } from 'ethers';
 export function makeProvider(url: string, chainId: bigint, { pollingMs = 200, timeoutMs = 15_000 }: { pollingMs?: number; timeoutMs?: number } = {}): JsonRpcProvider {
   const req = new FetchRequest(url);
   req.timeout = timeoutMs;
-  const p = new JsonRpcProvider(req, Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, pollingInterval: pollingMs });
+  const p = new JsonRpcProvider(req, Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, pollingInterval: pollingMs, cacheTimeout: -1 });
   return p;
 }
 

@@ -192,7 +192,8 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     await saveState(stateFile, state);
 
     let stopTraffic: () => Promise<void> = async () => {};
-    if (demo) {
+    // trafficIntervalMs 0: the demo chains run, but only the caller sends (tests).
+    if (demo && trafficIntervalMs !== 0) {
       stopTraffic = demo.startTraffic(trafficIntervalMs ?? config.demo.intervalMs);
       cleanups.push(() => stopTraffic());
     }

@@ -220,7 +220,10 @@ contract QiaoPort {
         if (receiver.code.length == 0) {
             ret = bytes("receiver has no code");
         } else {
-            (ok, ret) = receiver.call{gas: m.gasLimit}(abi.encodeCall(IQiaoReceiver.qiaoReceive, (id, m.srcChain, m.sender, m.payload)));
+            bytes memory data = abi.encodeCall(IQiaoReceiver.qiaoReceive, (id, m.srcChain, m.sender, m.payload));
+            // Copying a large payload into memory costs gas too: check again right before the call.
+            if (gasleft() < uint256(m.gasLimit) + uint256(m.gasLimit) / 63 + 10_000) revert InsufficientGas(gasleft(), m.gasLimit);
+            (ok, ret) = receiver.call{gas: m.gasLimit}(data);
         }
         if (!ok) {
             receipts[id] = RECEIPT_FAILED;
@@ -241,6 +244,8 @@ contract QiaoPort {
     /// Any single attestor (or the admin) can pause delivery.
     function pause(bool p) external {
         if (msg.sender != admin && !isAttestor[msg.sender]) revert NotAdmin();
+        // One attestor may stop delivery, but not undo another's stop.
+        if (!p && msg.sender != admin) revert NotAdmin();
         paused = p;
         emit Paused(msg.sender, p);
     }

@@ -1,0 +1,53 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type ConfigInput } from '../../src/config.ts';
+import { createLogger, silentLogger } from '../../src/logging.ts';
+import { startHub, type RunningHub } from '../../src/main/hub.ts';
+import { clearRedisPrefix, createTestDatabase, REDIS_URL } from './services.ts';
+
+export interface TestHub {
+  hub: RunningHub;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a hub in-process on a fresh data folder with the demo chains (no demo
+ * traffic: the test sends), on the chosen queue and index backends.
+ */
+export async function startTestHub({
+  queue = 'memory',
+  index = 'pglite',
+  config = {},
+}: { queue?: 'memory' | 'bullmq'; index?: 'pglite' | 'postgres'; config?: Partial<ConfigInput> } = {}): Promise<TestHub> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qiao-e2e-'));
+  const db = index === 'postgres' ? await createTestDatabase() : null;
+  const logger = process.env.QIAO_TEST_LOG ? createLogger({ level: 'debug', file: join(dataDir, 'hub.log') }) : silentLogger();
+  const cfg = parseConfig({
+    dataDir,
+    api: { port: 0 },
+    demo: { enabled: true, blockTime: 1, finalityDepth: 2 },
+    relayer: { pollIntervalMs: 200, batchDelayMs: 100 },
+    ...(queue === 'bullmq' ? { redisUrl: REDIS_URL } : {}),
+    ...(db ? { databaseUrl: db.url } : {}),
+    ...config,
+  });
+  let hub: RunningHub;
+  try {
+    hub = await startHub(cfg, { logger, trafficIntervalMs: 0 });
+  } catch (err) {
+    await db?.drop();
+    throw err;
+  }
+  return {
+    hub,
+    dataDir,
+    async stop() {
+      await hub.stop();
+      if (queue === 'bullmq') await clearRedisPrefix(`qiao-${hub.governance.chainId}`);
+      await db?.drop();
+      if (!process.env.QIAO_TEST_KEEP) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
