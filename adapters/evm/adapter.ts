@@ -138,8 +138,11 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
       const out: DeliveryOutcome[] = [];
       const todo = [];
       for (const item of batch.items) {
+        // A receipt on chain (delivered or failed) is the outcome: a replayed job never sends again.
+        // Retrying a failed message is an explicit operator decision, not a side effect of a job retry.
         const r = await receiptOf(item.id);
         if (r?.status === 'delivered') out.push({ id: item.id, status: 'delivered', txHash: r.txHash, height: r.height });
+        else if (r?.status === 'failed') out.push({ id: item.id, status: 'failed', txHash: r.txHash, height: r.height, reason: r.reason ?? 'receiver reverted' });
         else todo.push(item);
       }
       if (todo.length === 0) return out;
@@ -167,7 +170,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
       for (const log of receipt.logs) {
         if (log.address.toLowerCase() !== port.toLowerCase()) continue;
         const parsed = iface.parseLog(log);
-        if (!parsed) continue;
+        if (!parsed || (parsed.name !== 'MessageDelivered' && parsed.name !== 'MessageRejected')) continue;
         const id = (parsed.args[0] as string).toLowerCase() as Hex;
         const base = { id, txHash: receipt.hash.toLowerCase() as Hex, height: BigInt(receipt.blockNumber) };
         if (parsed.name === 'MessageDelivered') {

@@ -8,12 +8,13 @@ import { backoffDelay } from './backoff.ts';
 import { fromBullmqId, toBullmqId } from './bullmq-ids.ts';
 import { classifyFailure } from './failure.ts';
 import { checkConcurrency, checkJobName, checkLimit, checkQueueName, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, resolveJobOptions, toJsonText, type ResolvedJobOptions } from './options.ts';
-import { RedisDeadLetters } from './redis-dead-letters.ts';
+import { RedisDeadLetters, type DeadLetterRecord } from './redis-dead-letters.ts';
 import type { DeadLetter, Job, JobOptions, JobQueue, Processor, QueueBackend, QueueCounts, WorkerHandle } from './types.ts';
 
 /** Our backoff is computed by `backoffStrategy` below; BullMQ only needs a name it does not know. */
 const BACKOFF_TYPE = 'qiao-exponential-jitter';
 const DRAIN_POLL_MS = 50;
+const DEAD_LETTER_RETRY_MS = 5_000;
 
 /**
  * Stored job data: the caller's payload plus the token of the add that stored
@@ -38,10 +39,10 @@ interface Envelope {
  */
 const WORKER_SETTINGS = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: Number.MAX_SAFE_INTEGER } as const;
 
+const backoffBase = (backoff: MinimalJob['opts']['backoff']) => (typeof backoff === 'number' ? backoff : (backoff?.delay ?? DEFAULT_BACKOFF_MS));
+
 function backoffStrategy(attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob): number {
-  const backoff = job?.opts.backoff;
-  const base = typeof backoff === 'number' ? backoff : (backoff?.delay ?? DEFAULT_BACKOFF_MS);
-  return backoffDelay(attemptsMade, base);
+  return backoffDelay(attemptsMade, backoffBase(job?.opts.backoff));
 }
 
 interface Context {
@@ -174,32 +175,27 @@ class BullmqQueue<T> implements JobQueue<T> {
     const job: Job<T> = { id, name: bullJob.name, data: envelope.payload as T, attemptsMade: bullJob.attemptsMade };
     try {
       await processor(job);
+      return;
     } catch (err) {
       const failures = bullJob.attemptsMade + 1;
       const attempts = bullJob.opts.attempts ?? DEFAULT_ATTEMPTS;
       const outcome = classifyFailure(err, { failures, attempts });
       const log = { jobId: id, job: bullJob.name };
       if (outcome.kind === 'not_ready') {
-        if (token === undefined) throw new QiaoError('queue_internal', 'worker gave no lock token', { cause: err });
         this.ctx.logger?.debug({ ...log, retryAfterMs: outcome.retryAfterMs }, 'job not ready, re-delayed');
-        // BullMQ's manual-delay pattern: skipAttempt keeps attemptsMade as it is.
-        await bullJob.moveToDelayed(Date.now() + outcome.retryAfterMs, token);
-        throw new DelayedError();
+        return park(bullJob, token, outcome.retryAfterMs, err);
       }
       if (outcome.kind === 'dead') {
         // Recorded before BullMQ removes the job: a crash in between re-runs the
         // job (its lock expires) rather than losing the letter.
-        const backoff = bullJob.opts.backoff;
-        await this.#dead.put({
-          id,
-          name: bullJob.name,
-          data: envelope.payload,
-          reason: outcome.reason,
-          errorCode: outcome.errorCode,
-          attemptsMade: failures,
-          failedAt: Date.now(),
-          opts: { priority: bullJob.opts.priority ?? 0, attempts, backoffMs: typeof backoff === 'number' ? backoff : (backoff?.delay ?? DEFAULT_BACKOFF_MS) },
-        });
+        const record = { id, name: bullJob.name, data: envelope.payload, reason: outcome.reason, errorCode: outcome.errorCode, attemptsMade: failures, failedAt: Date.now(), opts: storedOptions(bullJob) };
+        try {
+          await this.#dead.put(record);
+        } catch (putErr) {
+          // Failing the job now would remove it with no letter: park it and decide again later.
+          this.ctx.logger?.error({ ...log, err: putErr }, 'could not record dead letter; job parked for another try');
+          return park(bullJob, token, DEAD_LETTER_RETRY_MS, err);
+        }
         this.ctx.logger?.warn({ ...log, errorCode: outcome.errorCode, reason: outcome.reason, attemptsMade: failures }, 'job dead-lettered');
         throw new BullmqUnrecoverableError(outcome.reason);
       }
@@ -209,6 +205,18 @@ class BullmqQueue<T> implements JobQueue<T> {
       throw new QiaoError('job_failed', outcome.reason, { cause: err });
     }
   }
+}
+
+/** BullMQ's manual-delay pattern: back to `delayed` without spending an attempt (moveToDelayed skips it). */
+async function park(job: BullmqJob, token: string | undefined, ms: number, cause: unknown): Promise<never> {
+  if (token === undefined) throw new QiaoError('queue_internal', 'worker gave no lock token', { cause });
+  await job.moveToDelayed(Date.now() + ms, token);
+  throw new DelayedError();
+}
+
+/** What retryDead needs to add the job again as it was first added. */
+function storedOptions(job: BullmqJob): DeadLetterRecord['opts'] {
+  return { priority: job.opts.priority ?? 0, attempts: job.opts.attempts ?? DEFAULT_ATTEMPTS, backoffMs: backoffBase(job.opts.backoff) };
 }
 
 function bullmqOptions(opts: ResolvedJobOptions) {

@@ -1,4 +1,8 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -57,9 +61,12 @@ async function holds(probe: () => boolean | Promise<boolean>, what: string, ms =
   }
 }
 
+/** Every latch is released after each test, so a failed test cannot leave close() waiting on a job forever. */
+const latches: (() => void)[] = [];
 function latch(): { promise: Promise<void>; release: () => void } {
   let release!: () => void;
   const promise = new Promise<void>((resolve) => (release = resolve));
+  latches.push(release);
   return { promise, release };
 }
 
@@ -87,7 +94,8 @@ const backends: { kind: string; create: () => Fixture }[] = [
 
 type Data = { n: number };
 
-describe.each(backends)('$kind queue backend', ({ create }) => {
+// A broken queue tends to hang in drained(); fail such a test in seconds, not at the global timeout.
+describe.each(backends)('$kind queue backend', { timeout: 20_000 }, ({ create }) => {
   const open: Fixture[] = [];
   const setup = () => {
     const fixture = create();
@@ -97,6 +105,7 @@ describe.each(backends)('$kind queue backend', ({ create }) => {
   const queue = () => setup().backend.queue<Data>('jobs');
 
   afterEach(async () => {
+    for (const release of latches.splice(0)) release();
     for (const f of open.splice(0)) {
       await f.backend.close();
       await f.cleanup();
@@ -446,6 +455,49 @@ describe.each(backends)('$kind queue backend', ({ create }) => {
     expect(() => q.process(async () => {}, { concurrency: 0 })).toThrow(ValidationError);
     expect(() => fixture.backend.queue('no spaces: or colons')).toThrow(ValidationError);
     expect(await q.counts()).toEqual(EMPTY);
+  });
+});
+
+describe('bullmq backend, across processes', () => {
+  // The in-process queue dies with its process by design; BullMQ must not lose the job.
+  it('hands the job of a killed worker to another worker, without spending an attempt', { timeout: 45_000 }, async () => {
+    const prefix = `qiao-test-${randomUUID()}`;
+    const moduleUrl = pathToFileURL(resolve('relayer/queue/bullmq.ts')).href;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { createBullmqBackend } = await import(${JSON.stringify(moduleUrl)});
+         const q = createBullmqBackend({ connection: ${JSON.stringify(REDIS_URL)}, prefix: ${JSON.stringify(prefix)} }).queue('jobs');
+         q.process(async () => { process.stdout.write('active\\n'); await new Promise(() => {}); });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const backend = createBullmqBackend({ connection: REDIS_URL, prefix });
+    try {
+      const q = backend.queue<Data>('jobs');
+      let childOutput = '';
+      child.stdout.on('data', (chunk: Buffer) => (childOutput += chunk.toString()));
+      await q.add('survivor', { n: 1 }, { jobId: 'survivor', attempts: 1 });
+      await waitFor(() => childOutput.includes('active'), 'the child worker to take the job', 20_000);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      const seen: Job<Data>[] = [];
+      q.process(async (job) => {
+        seen.push(job);
+      });
+      await waitFor(() => seen.length > 0, 'the orphaned job to be picked up again', 30_000);
+      await q.drained();
+      expect(seen).toMatchObject([{ id: 'survivor', attemptsMade: 0 }]);
+      expect(await q.counts()).toEqual(EMPTY);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await backend.close();
+      await deleteKeys(prefix);
+    }
   });
 });
 
