@@ -169,6 +169,9 @@ describe('SIGKILL of the hub mid-run, then a restart', () => {
     // ------------------------------------------------------------- power cut
     const beforeKill = await total();
     expect(beforeKill).toBeLessThan(N);
+    // Only to report whether this run lost governance blocks (the anvil saves once a second).
+    const govBefore = makeProvider(state.governanceUrl!, govChainId);
+    const govHead = await govBefore.getBlock('latest').finally(() => govBefore.destroy());
     await hub!.killGroup('SIGKILL');
     expect((await hub!.exited).signal).toBe('SIGKILL');
     const firstRun = hub!;
@@ -187,6 +190,9 @@ describe('SIGKILL of the hub mid-run, then a restart', () => {
     const gov2Provider = makeProvider(state.governanceUrl!, govChainId);
     const gov2 = new GovernanceClient(gov2Provider, govChainId, state.governance!.contracts, await governanceArtifacts());
     try {
+      const same = govHead && (await gov2Provider.getBlock(govHead.number));
+      const lost = !govHead ? 'unknown' : same && same.hash === govHead.hash ? 'none' : `from block ${(await gov2Provider.getBlockNumber()) + 1} (head was ${govHead.number})`;
+      console.info(`[restart] delivered before the kill: ${beforeKill}/${N}; governance blocks lost by the kill: ${lost}`);
       await until(
         async () => {
           for (const c of chains) if ((await received(c)) < expected.get(c.chainId)!) return false;
