@@ -127,6 +127,12 @@ export class Relayer {
         this.chains.set(reg.chainId, { registration: reg, adapter });
         this.watchers.set(reg.chainId, this.watch(this.chains.get(reg.chainId)!, logger));
         logger.info({ family: reg.family, lightClient: reg.lightClient }, 'chain connected');
+        if (reg.lightClient === 'local-dev') {
+          logger.warn(
+            { accepted: this.deps.allowLocalDev(reg.chainId) },
+            'local-dev trust: this chain\'s headers are taken from its RPC, not a light client (accepted only for chains the hub started, or with --dev)',
+          );
+        }
       } catch (err) {
         logger.error({ err }, 'could not connect chain; will retry on the next registry sync');
       }
