@@ -2,6 +2,7 @@ import type { ChainRegistration } from '../src/domain/chain.ts';
 import type { SourceProof } from '../src/domain/adapter.ts';
 import type { Hex } from '../src/domain/hex.ts';
 import { commitmentSlot, verifyEvmCommitments } from '../proofs/evm/commitments.ts';
+import { COMMITMENTS_SLOT } from '../adapters/evm/artifacts.ts';
 
 export type SourceVerdict = { ok: true; lightClient: string } | { ok: false; reason: string; detail: string };
 
@@ -27,7 +28,7 @@ export function verifySourceProof(
         port: reg.port,
         height: expect.height,
         trustedBlockHash: expect.trustedHeaderHash,
-        slots: expect.ids.map((id) => commitmentSlot(id, 0n)),
+        slots: expect.ids.map((id) => commitmentSlot(id, COMMITMENTS_SLOT)),
       });
       return r.ok ? { ok: true, lightClient: reg.lightClient } : { ok: false, reason: r.reason, detail: r.detail };
     }

@@ -6,7 +6,7 @@ import type { Hex } from '../../src/domain/hex.ts';
 import { decodeMessage, messageId } from '../../src/domain/message.ts';
 import { ConfigError, ContractRevertError, QiaoError, RpcError, ValidationError } from '../../src/errors.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
-import { revertData, TxSender } from '../../src/evm/signer.ts';
+import { customErrorDecoder, revertData, TxSender } from '../../src/evm/signer.ts';
 import { COMMITMENTS_SLOT, portArtifacts } from './artifacts.ts';
 import { mappingSlot } from './slots.ts';
 
@@ -149,14 +149,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
       let gas = BATCH_OVERHEAD;
       for (const item of todo) gas += decodeMessage(item.encoded).gasLimit * 64n / 63n + ITEM_OVERHEAD;
       const data = iface.encodeFunctionData('deliverBatch', [batch.setId, batch.batchNo, batch.root, batch.signatures, todo.map((i) => i.encoded), todo.map((i) => i.proof)]);
-      const decode = (d: string) => {
-        try {
-          const e = iface.parseError(d);
-          return e ? { name: e.name, args: [...e.args] } : null;
-        } catch {
-          return null;
-        }
-      };
+      const decode = customErrorDecoder(iface);
       let receipt;
       try {
         receipt = await sender.send({ to: port, data, gasLimit: gas }, decode);

@@ -1,4 +1,5 @@
 import type { Hex } from '../../src/domain/hex.ts';
+import type { AttestationRow } from '../../src/index/types.ts';
 import { NotReadyError } from '../../src/errors.ts';
 import type { StageContext } from '../context.ts';
 import { AttestJob, parseJob } from '../jobs.ts';
@@ -19,7 +20,7 @@ export async function attestJob(ctx: StageContext, job: Job<unknown>): Promise<v
     if (sig.root !== batch.root) throw new NotReadyError(`attestor signed root ${sig.root} but the index has ${batch.root}`, 1000);
     await ctx.index.addAttestation({ batchNo, rootType: 1, setId: sig.setId, attestor: sig.attestor, signature: sig.signature });
   }
-  const sigs = (await ctx.index.attestations(batchNo, 1)).filter((a) => a.setId === set.setId.toString() && members.has(a.attestor.toLowerCase()));
+  const sigs = await currentSignatures(ctx, batchNo, set);
   if (sigs.length < set.threshold) throw new NotReadyError(`batch ${bn}: ${sigs.length} of ${set.threshold} signatures so far`, 1000);
   if (batch.status !== 'attested') {
     await ctx.index.markBatch(batchNo, 'attested');
@@ -43,4 +44,10 @@ export async function queueDeliveries(ctx: StageContext, batchNo: bigint, ids: H
       opts: { jobId: `deliver:${batchNo}:${dstChain}`, attempts: ctx.settings.attempts },
     })),
   );
+}
+
+/** Signatures over a messages batch by members of the current attestor set. */
+export async function currentSignatures(ctx: StageContext, batchNo: bigint, set: { setId: bigint; members: string[] }): Promise<AttestationRow[]> {
+  const members = new Set(set.members.map((m) => m.toLowerCase()));
+  return (await ctx.index.attestations(batchNo, 1)).filter((a) => a.setId === set.setId.toString() && members.has(a.attestor.toLowerCase()));
 }

@@ -3,6 +3,7 @@ import { MessageTree } from '../../src/domain/merkle.ts';
 import { ContractRevertError, NotReadyError, UnrecoverableError, findCause } from '../../src/errors.ts';
 import type { StageContext } from '../context.ts';
 import { DeliverJob, parseJob } from '../jobs.ts';
+import { currentSignatures } from './attest.ts';
 import type { Job } from '../queue/types.ts';
 
 /** Port errors that no retry can fix: the attestation does not match the port's attestor set. */
@@ -21,8 +22,7 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
   const batch = await ctx.index.getBatch(batchNo);
   if (!batch || batch.status !== 'attested') throw new NotReadyError(`batch ${bn} is not attested yet`, 1000);
   const set = await ctx.gov.attestors();
-  const members = new Set(set.members.map((m) => m.toLowerCase()));
-  const signatures = (await ctx.index.attestations(batchNo, 1)).filter((a) => a.setId === set.setId.toString() && members.has(a.attestor.toLowerCase())).map((a) => a.signature);
+  const signatures = (await currentSignatures(ctx, batchNo, set)).map((a) => a.signature);
   const rows = (await ctx.index.getMessages(batch.ids)).filter((r) => r.dstChain === dstChain && r.status === 'attested');
   if (rows.length === 0) return;
   const tree = MessageTree.of(batch.ids);

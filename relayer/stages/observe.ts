@@ -1,3 +1,4 @@
+import { messageToJson } from '../../src/domain/message.ts';
 import type { ConnectedChain, StageContext } from '../context.ts';
 
 /**
@@ -20,7 +21,7 @@ export async function observeOnce(ctx: StageContext, chain: ConnectedChain): Pro
   if (found.length) {
     await ctx.index.recordSent(
       chainId,
-      found.map((m) => ({ id: m.id, encoded: m.encoded, message: { ...m.message, nonce: m.message.nonce.toString(), gasLimit: m.message.gasLimit.toString(), timeoutHeight: m.message.timeoutHeight.toString(), timeoutUnixSeconds: m.message.timeoutUnixSeconds.toString() }, height: m.height, txHash: m.txHash, blockHash: m.blockHash, logIndex: m.logIndex })),
+      found.map((m) => ({ id: m.id, encoded: m.encoded, message: messageToJson(m.message), height: m.height, txHash: m.txHash, blockHash: m.blockHash, logIndex: m.logIndex })),
     );
     const gaps = await ctx.index.recordLaneNonces(found.map((m) => ({ srcChain: chainId, srcPort: m.message.srcPort, dstChain: m.message.dstChain, nonce: m.message.nonce })));
     for (const g of gaps) ctx.logger.error({ chain: chainId, gap: g }, 'lane nonce gap: a message was skipped or a log is missing');

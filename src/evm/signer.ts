@@ -1,4 +1,4 @@
-import { NonceManager, Wallet, type JsonRpcProvider, type TransactionReceipt, type TransactionRequest } from 'ethers';
+import { NonceManager, Wallet, type Interface, type JsonRpcProvider, type TransactionReceipt, type TransactionRequest } from 'ethers';
 import { ContractRevertError, QiaoError } from '../errors.ts';
 
 /**
@@ -57,4 +57,16 @@ export function revertData(err: unknown): string | null {
     cur = e.cause ?? e.error;
   }
   return null;
+}
+
+/** Decodes revert data into a contract's custom error (name and arguments), or null. */
+export function customErrorDecoder(iface: Interface): (data: string) => { name: string; args: unknown[] } | null {
+  return (data: string) => {
+    try {
+      const e = iface.parseError(data);
+      return e ? { name: e.name, args: [...e.args] } : null;
+    } catch {
+      return null;
+    }
+  };
 }

@@ -4,7 +4,7 @@ import { CHAIN_FAMILIES, LIGHT_CLIENT_TYPES } from '../domain/chain.ts';
 import { parseChainId } from '../domain/caip.ts';
 import { asHex, type Hex } from '../domain/hex.ts';
 import { ContractRevertError, ValidationError } from '../errors.ts';
-import { revertData, type TxSender } from '../evm/signer.ts';
+import { customErrorDecoder, revertData, type TxSender } from '../evm/signer.ts';
 import type { GovernanceArtifacts } from './artifacts.ts';
 
 export interface GovernanceAddresses {
@@ -47,17 +47,6 @@ export class GovernanceClient {
     this.messageLog = new Contract(addresses.messageLog, this.interfaces.messageLog, provider);
   }
 
-  private decoder(iface: Interface) {
-    return (data: string) => {
-      try {
-        const e = iface.parseError(data);
-        return e ? { name: e.name, args: [...e.args] } : null;
-      } catch {
-        return null;
-      }
-    };
-  }
-
   private async write(sender: TxSender, contract: Contract, iface: Interface, fn: string, args: unknown[]): Promise<TransactionReceipt> {
     const data = iface.encodeFunctionData(fn, args);
     const to = await contract.getAddress();
@@ -66,11 +55,11 @@ export class GovernanceClient {
       await this.provider.estimateGas({ from: sender.address, to, data });
     } catch (cause) {
       const d = revertData(cause);
-      const decoded = d ? this.decoder(iface)(d) : null;
+      const decoded = d ? customErrorDecoder(iface)(d) : null;
       if (decoded) throw new ContractRevertError(decoded.name, `${fn} reverted: ${decoded.name}(${decoded.args.map(String).join(', ')})`, { cause });
       throw cause;
     }
-    return sender.send({ to, data }, this.decoder(iface));
+    return sender.send({ to, data }, customErrorDecoder(iface));
   }
 
   // ------------------------------------------------------------------ registry
