@@ -84,9 +84,14 @@ export function parseConfig(raw: unknown): Config {
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(root)');
-    const f = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys].join('.') : field;
-    throw new ConfigError(f, issue.code === 'unrecognized_keys' ? 'is not a known setting' : issue.message, { cause: r.error });
+    if (issue.code === 'unrecognized_keys') {
+      // Each unknown key is its own field: report the first, list the others.
+      const [first, ...rest] = issue.keys;
+      const field = [...issue.path, first].join('.');
+      const others = rest.length ? ` (nor are: ${rest.map((k) => [...issue.path, k].join('.')).join(', ')})` : '';
+      throw new ConfigError(field, `is not a known setting${others}`, { cause: r.error });
+    }
+    throw new ConfigError(issue.path.join('.') || '(root)', issue.message, { cause: r.error });
   }
   return r.data;
 }

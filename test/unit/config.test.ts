@@ -30,6 +30,7 @@ describe('config', () => {
     expect(fieldOf(() => parseConfig({ relayer: { batchSize: 0 } }))).toBe('relayer.batchSize');
     expect(fieldOf(() => parseConfig({ redisUrl: 'localhost:6379' }))).toBe('redisUrl');
     expect(fieldOf(() => parseConfig({ bogus: 1 }))).toBe('bogus');
+    expect(fieldOf(() => parseConfig({ foo: 1, bar: 2 }))).toBe('foo');
     expect(fieldOf(() => parseConfig({ demo: { extra: true } }))).toBe('demo.extra');
   });
 

@@ -68,11 +68,12 @@ export function registerChains(program: Command): void {
       if (!Number.isInteger(depth) || depth < 0 || depth > 10_000) throw new ValidationError('finality-depth', 'must be an integer from 0 to 10000');
       const endpoints = o.rpc as string[];
       for (const e of endpoints) if (!/^(https?|wss?):\/\//.test(e)) throw new ValidationError('rpc', `"${e}" is not an http(s) or ws(s) URL`);
+      if (o.port === '0x') throw new ValidationError('port', 'must not be empty');
       const reg = {
         chainId,
         family,
         genesisHash: asHex(o.genesisHash, 'genesis-hash', 32),
-        port: asHex(o.port, 'port'),
+        port: asHex(o.port, 'port', family === 'evm' ? 20 : undefined),
         lightClient,
         trustRoot: asHex(o.trustRoot, 'trust-root'),
         finality: { kind: 'depth' as const, depth },
