@@ -3,7 +3,15 @@
  * exception: the relayer branches on `reason` (a closed set, so a switch over
  * it is checked for exhaustiveness) and keeps `detail` for logs and evidence.
  */
-export const PROOF_FAILURES = [
+import { BEACON_FAILURES } from './beacon/reasons.ts';
+import { FABRIC_FAILURES } from './fabric/reasons.ts';
+import { ICS23_FAILURES } from './ics23/reasons.ts';
+import { QBFT_FAILURES } from './qbft/reasons.ts';
+import { SUBSTRATE_FAILURES } from './substrate/reasons.ts';
+import { TENDERMINT_FAILURES } from './tendermint/reasons.ts';
+
+/** Reasons shared by every family, and those of the EVM state proofs. */
+export const COMMON_FAILURES = [
   /** The proof object does not have the agreed shape (missing field, bad hex, wrong length). */
   'proof_malformed',
   /** The caller's own expectation is unusable (a bug in the caller, not a bad endpoint). */
@@ -28,6 +36,23 @@ export const PROOF_FAILURES = [
   'commitment_absent',
   /** A slot that had to be proven has no storage proof. */
   'missing_slot',
+  /** The trusted state is too old (trusting period passed, sync period skipped): a new trust root is needed. */
+  'trust_expired',
+  /** Not enough voting power / weight / signatures for the rule in force. */
+  'insufficient_signatures',
+  /** A signature does not verify. */
+  'signature_invalid',
+] as const;
+
+/** The closed set: each family adds its own codes in proofs/<family>/reasons.ts. */
+export const PROOF_FAILURES = [
+  ...COMMON_FAILURES,
+  ...TENDERMINT_FAILURES,
+  ...ICS23_FAILURES,
+  ...QBFT_FAILURES,
+  ...BEACON_FAILURES,
+  ...SUBSTRATE_FAILURES,
+  ...FABRIC_FAILURES,
 ] as const;
 
 export type ProofFailure = (typeof PROOF_FAILURES)[number];

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { QiaoError } from '../errors.ts';
 import { registerChains } from './commands/chains.ts';
 import { registerMessages } from './commands/messages.ts';
+import { registerProof } from './commands/proof.ts';
 import { registerStart } from './commands/start.ts';
 
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerMessages(program);
   registerChains(program);
+  registerProof(program);
   return program;
 }
 

@@ -1,0 +1,2 @@
+/** Failure codes of the beacon verifiers (part of the closed set in proofs/result.ts). */
+export const BEACON_FAILURES = [] as const;
