@@ -24,27 +24,39 @@ export class TxSender {
     return this.nm;
   }
 
-  /** Sends and waits for inclusion; reverts surface as ContractRevertError with the decoded name when `decode` knows it. */
-  send(tx: TransactionRequest, decode?: (data: string) => { name: string; args: unknown[] } | null): Promise<TransactionReceipt> {
-    const run = async () => {
-      let receipt: TransactionReceipt | null;
-      try {
-        const sent = await this.nm.sendTransaction(tx);
-        receipt = await sent.wait(1, 120_000);
-      } catch (cause) {
-        this.nm.reset();
-        const data = revertData(cause);
-        const decoded = data && decode ? decode(data) : null;
-        if (decoded) throw new ContractRevertError(decoded.name, `transaction reverted: ${decoded.name}`, { cause, data: { args: decoded.args.map(String) } });
-        throw new QiaoError('tx_failed', 'transaction failed', { cause });
-      }
-      if (!receipt) throw new QiaoError('tx_failed', 'transaction has no receipt');
-      if (receipt.status !== 1) throw new ContractRevertError('unknown', `transaction ${receipt.hash} reverted`);
-      return receipt;
+  /**
+   * Sends and waits for inclusion. Only the sending is serialised (nonces in
+   * order); waiting is not, so many transactions of one key share a block.
+   * Reverts surface as ContractRevertError with the decoded name when `decode` knows it.
+   */
+  async send(tx: TransactionRequest, decode?: (data: string) => { name: string; args: unknown[] } | null): Promise<TransactionReceipt> {
+    const fail = (cause: unknown): never => {
+      const data = revertData(cause);
+      const decoded = data && decode ? decode(data) : null;
+      if (decoded) throw new ContractRevertError(decoded.name, `transaction reverted: ${decoded.name}`, { cause, data: { args: decoded.args.map(String) } });
+      throw new QiaoError('tx_failed', 'transaction failed', { cause });
     };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
-    return p;
+    const submit = async () => {
+      try {
+        return await this.nm.sendTransaction(tx);
+      } catch (cause) {
+        // The nonce may not have been used: read it from the chain again.
+        this.nm.reset();
+        return fail(cause);
+      }
+    };
+    const sending = this.queue.then(submit, submit);
+    this.queue = sending.catch(() => undefined);
+    const sent = await sending;
+    let receipt: TransactionReceipt | null;
+    try {
+      receipt = await sent.wait(1, 120_000);
+    } catch (cause) {
+      return fail(cause);
+    }
+    if (!receipt) throw new QiaoError('tx_failed', `transaction ${sent.hash} has no receipt`);
+    if (receipt.status !== 1) throw new ContractRevertError('unknown', `transaction ${receipt.hash} reverted`);
+    return receipt;
   }
 }
 
