@@ -1,0 +1,13 @@
+export { verifyGrandpaJustification, checkAuthoritySet, grandpaThreshold } from './grandpa.ts';
+export type { AuthorityInput, AuthoritySetInput, AuthoritySet, ExpectedTarget, FinalizedTarget } from './grandpa.ts';
+export { applyHeaderChain, decodeWarpSyncProof } from './header-chain.ts';
+export type { HeaderFragment, LightClientState, WarpSyncProof } from './header-chain.ts';
+export { verifyReadProof, decodeTrieNode, EMPTY_TRIE_ROOT } from './trie.ts';
+export type { TrieLayout, TrieNode } from './trie.ts';
+export { decodeHeader, decodeGrandpaLog, grandpaLogs, GRANDPA_ENGINE_ID } from './header.ts';
+export type { SubstrateHeader, DigestItem, GrandpaLog, AuthorityWeight } from './header.ts';
+export { decodeJustification, encodeJustification, precommitSigningPayload } from './justification.ts';
+export type { GrandpaJustification, SignedPrecommit, Precommit } from './justification.ts';
+export { verifyMmrLeafProof, verifySimplifiedMmrProof } from './mmr.ts';
+export { verifyBeefyCommitment, beefyCommitmentHash, beefyLeafHash, binaryMerkleRoot } from './beefy.ts';
+export type { BeefyCommitment, BeefyMmrLeaf, BeefyValidatorSignature, BeefyValidatorSet } from './beefy.ts';
