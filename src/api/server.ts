@@ -2,16 +2,23 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { NotReadyError, QiaoError, ValidationError, redactUrl } from '../errors.ts';
-import { parseChainId } from '../domain/caip.ts';
-import { asHex, isHex } from '../domain/hex.ts';
-import { MESSAGE_STATUSES, type MessageStatus } from '../domain/status.ts';
-import type { ChainRow, MessageFilter, MessageIndex, MessageRow, TransitionRow } from '../index/types.ts';
+import { asHex } from '../domain/hex.ts';
+import { lane as parseLane } from '../index/inputs.ts';
+import type { ChainRow, LaneSummary, LatencyBucket, MessageIndex, MessageRow, NonceGap, TransitionRow } from '../index/types.ts';
+import { MESSAGES_QUERY, STREAM_QUERY, toMessageFilter, toStreamFilter, type MessagesQuery, type StreamQuery } from './filters.ts';
+import { registerExplorer } from './explorer.ts';
 import { stringifyJson } from './json.ts';
+import { buildOpenApi, type RouteInfo } from './openapi.ts';
+import { TransitionFeed, type TransitionFeedOptions } from './stream.ts';
 
 export interface ApiDeps {
   index: MessageIndex;
   health: () => Promise<HealthReport>;
   logger?: Logger;
+  /** The /messages/stream poller's settings (tests shorten the keepalive). */
+  stream?: TransitionFeedOptions;
+  /** Shown in /docs. */
+  version?: string;
 }
 
 export interface HealthReport {
@@ -40,37 +47,20 @@ export interface RunningApi {
 
 const ID_PATTERN = '^0x[0-9a-fA-F]{64}$';
 
-/** Query parameters of GET /messages, as they arrive. */
-interface MessagesQuery {
-  chain?: string;
-  srcChain?: string;
-  dstChain?: string;
-  status?: string;
-  sender?: string;
-  receiver?: string;
-  cursor?: string;
-  limit?: string;
-}
-
-// additionalProperties:false on every querystring so that a misspelt filter
-// (`?src_chain=`) is a 400 instead of silently returning everything.
+// additionalProperties:false on every querystring so that a misspelt parameter is a 400.
 const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 
-const MESSAGES_QUERY = {
+const LATENCY_QUERY = {
   type: 'object',
   additionalProperties: false,
+  required: ['lane'],
   properties: {
-    chain: { type: 'string', maxLength: 128 },
-    srcChain: { type: 'string', maxLength: 128 },
-    dstChain: { type: 'string', maxLength: 128 },
-    status: { type: 'string', maxLength: 32 },
-    sender: { type: 'string', maxLength: 1024 },
-    receiver: { type: 'string', maxLength: 1024 },
-    cursor: { type: 'string', maxLength: 1024 },
-    // Plain decimal digits only (ajv would coerce "1e2" to 100); the range 1..500 is the index's rule.
-    limit: { type: 'string', pattern: '^[0-9]{1,9}$' },
+    lane: { type: 'string', maxLength: 257, description: 'The lane as `<srcChain>><dstChain>`.' },
+    buckets: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'Minutes to cover, 1..1440 (default 60).' },
   },
 } as const;
+
+const MAX_BUCKETS = 1440;
 
 const ID_PARAMS = {
   type: 'object',
@@ -80,19 +70,32 @@ const ID_PARAMS = {
 
 /** Builds the Fastify app without listening (tests use `app.inject`). */
 export function buildApi(deps: ApiDeps): FastifyInstance {
-  const { index, health, logger } = deps;
+  const { index, health, logger, stream: streamOptions = {}, version = '0.1.0' } = deps;
   const log = logger?.child({ component: 'api' });
+  const feed = new TransitionFeed(index, streamOptions, log?.child({ component: 'api-stream' }));
 
   const app = Fastify({
     // Fastify's request logging would write URLs with their query strings; we log errors ourselves.
     logger: false,
     requestTimeout: 30_000,
+    // Streams are ended in preClose; any socket still open after that (a client
+    // that stopped reading) must not hold shutdown for the keep-alive timeout.
+    forceCloseConnections: true,
     // Long enough that an over-long id reaches the route and gets a 400 naming `id`, not a 404.
     routerOptions: { maxParamLength: 2048 },
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
 
   app.setReplySerializer((payload) => stringifyJson(payload));
+
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of Array.isArray(r.method) ? r.method : [r.method]) {
+      routes.push({ method, url: r.url, querystring: r.schema?.querystring, params: r.schema?.params });
+    }
+  });
+  // Streams never end on their own: end them before the server waits for open requests.
+  app.addHook('preClose', async () => feed.close());
 
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send(errorBody('not_found', `no route ${req.method} ${pathOnly(req.url).slice(0, 200)}`));
@@ -123,8 +126,26 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   app.get<{ Querystring: MessagesQuery }>('/messages', { schema: { querystring: MESSAGES_QUERY } }, async (req) => {
-    const page = await index.listMessages(toFilter(req.query));
+    const page = await index.listMessages(toMessageFilter(req.query));
     return { items: page.items.map(messageView), nextCursor: page.nextCursor };
+  });
+
+  app.get<{ Querystring: StreamQuery }>('/messages/stream', { schema: { querystring: STREAM_QUERY } }, async (req, reply) => {
+    const filter = toStreamFilter(req.query);
+    const after = lastEventId(req.headers['last-event-id']);
+    if (feed.full) return reply.code(503).send(errorBody('unavailable', 'too many open streams, try again later'));
+    await feed.ready();
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // Reverse proxies (nginx) would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    // Sends the headers now, so a client sees the stream open before the first event.
+    res.write(': stream open\n\n');
+    feed.subscribe(res, filter, after);
   });
 
   app.get<{ Params: { id: string } }>('/messages/:id', { schema: { params: ID_PARAMS } }, async (req, reply) => {
@@ -135,7 +156,39 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return { ...messageView(row), timeline: timeline.map(transitionView) };
   });
 
+  app.get('/lanes', { schema: { querystring: NO_QUERY } }, async () => {
+    const lanes = await index.laneSummaries();
+    return lanes.map(laneView);
+  });
+
+  app.get('/lanes/gaps', { schema: { querystring: NO_QUERY } }, async () => {
+    const gaps = await index.nonceGaps();
+    return gaps.map(gapView);
+  });
+
+  app.get<{ Querystring: { lane: string; buckets?: string } }>('/lanes/latency', { schema: { querystring: LATENCY_QUERY } }, async (req) => {
+    const l = parseLane(req.query.lane, 'lane');
+    const buckets = req.query.buckets === undefined ? 60 : Number(req.query.buckets);
+    if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) throw new ValidationError('buckets', `must be an integer in 1..${MAX_BUCKETS}`);
+    const rows = await index.laneLatency(l.srcChain, l.dstChain, buckets);
+    return rows.map(bucketView);
+  });
+
+  app.get('/docs', { schema: { querystring: NO_QUERY } }, async () => buildOpenApi(routes, { version }));
+
+  // The explorer adds its routes synchronously; it only awaits when serving a file.
+  registerExplorer(app).catch((err: unknown) => log?.error({ err }, 'cannot register the explorer page'));
+
   return app;
+}
+
+/** The Last-Event-ID header: the seq of the last event the client saw. */
+function lastEventId(v: string | string[] | undefined): bigint | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^[0-9]{1,19}$/.test(v.trim()) || BigInt(v.trim()) > (1n << 63n) - 1n) {
+    throw new ValidationError('Last-Event-ID', 'must be the decimal id of an event from this stream');
+  }
+  return BigInt(v.trim());
 }
 
 /** Starts the API on `host:port` (port 0 picks a free one). */
@@ -155,30 +208,6 @@ export async function startApi(deps: ApiDeps, opts: { host?: string; port?: numb
   const url = `http://${shownHost}:${addr.port}`;
   deps.logger?.child({ component: 'api' }).info({ url }, 'api listening');
   return { url, app, close: () => app.close() };
-}
-
-function toFilter(q: MessagesQuery): MessageFilter {
-  const f: MessageFilter = {};
-  if (q.chain !== undefined) f.chain = parseChainId(q.chain, 'chain').id;
-  if (q.srcChain !== undefined) f.srcChain = parseChainId(q.srcChain, 'srcChain').id;
-  if (q.dstChain !== undefined) f.dstChain = parseChainId(q.dstChain, 'dstChain').id;
-  if (q.status !== undefined) {
-    if (!(MESSAGE_STATUSES as readonly string[]).includes(q.status)) {
-      throw new ValidationError('status', `must be one of ${MESSAGE_STATUSES.join(', ')}`);
-    }
-    f.status = q.status as MessageStatus;
-  }
-  if (q.sender !== undefined) f.sender = address(q.sender, 'sender');
-  if (q.receiver !== undefined) f.receiver = address(q.receiver, 'receiver');
-  if (q.cursor !== undefined) f.cursor = q.cursor;
-  if (q.limit !== undefined) f.limit = Number(q.limit);
-  return f;
-}
-
-/** The index stores hex addresses lowercase and other families' forms as given. */
-function address(v: string, field: string): string {
-  if (v.length === 0) throw new ValidationError(field, 'must not be empty');
-  return isHex(v) ? v.toLowerCase() : v;
 }
 
 // Views pick fields by name so the wire format stays stable whatever extra
@@ -234,6 +263,26 @@ function chainView(c: ChainRow) {
   };
 }
 
+function laneView(l: LaneSummary) {
+  return {
+    srcChain: l.srcChain,
+    dstChain: l.dstChain,
+    counts: { ...l.counts },
+    total: l.total,
+    latencyMs: l.latencyMs && { p50: l.latencyMs.p50, p95: l.latencyMs.p95, p99: l.latencyMs.p99, max: l.latencyMs.max },
+    lastNonce: l.lastNonce,
+    gaps: l.gaps,
+  };
+}
+
+function gapView(g: NonceGap) {
+  return { srcChain: g.srcChain, srcPort: g.srcPort, dstChain: g.dstChain, expected: g.expected, seen: g.seen, detectedAt: g.detectedAt };
+}
+
+function bucketView(b: LatencyBucket) {
+  return { t: b.t, count: b.count, p50: b.p50, p95: b.p95 };
+}
+
 function healthView(h: HealthReport): HealthReport {
   return {
     ok: h.ok,
@@ -273,6 +322,7 @@ function mapError(err: FastifyError): { status: number; body: ApiErrorBody } {
 const PATTERN_MESSAGES: Record<string, string> = {
   id: 'must be 0x followed by 64 hex digits',
   limit: 'must be a decimal integer',
+  buckets: 'must be a decimal integer',
 };
 
 function schemaErrorBody(err: FastifyError): ApiErrorBody {
@@ -288,6 +338,9 @@ function schemaErrorBody(err: FastifyError): ApiErrorBody {
       ? params.missingProperty
       : v.instancePath.replace(/^\//, '').split('/')[0] || (err.validationContext ?? 'request');
   if (v.keyword === 'pattern' && Object.hasOwn(PATTERN_MESSAGES, field)) return errorBody('invalid_input', `${field}: ${PATTERN_MESSAGES[field]}`, field);
+  if (v.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+    return errorBody('invalid_input', `${field}: must be one of ${params.allowedValues.map(String).join(', ')}`, field);
+  }
   return errorBody('invalid_input', `${field}: ${v.message ?? 'is invalid'}`, field);
 }
 

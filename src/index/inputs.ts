@@ -1,6 +1,6 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { CHAIN_FAMILIES, CHAIN_STATUSES, LIGHT_CLIENT_TYPES, type ChainRegistration } from '../domain/chain.ts';
-import { parseChainId } from '../domain/caip.ts';
+import { parseAccountId, parseChainId } from '../domain/caip.ts';
 import { asBytes32, asHex, isHex, type Hex } from '../domain/hex.ts';
 import type { MessageJson } from '../domain/message.ts';
 import { isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from '../domain/status.ts';
@@ -145,4 +145,31 @@ export function chainRegistration(c: ChainRegistration, field = 'chain'): ChainR
     endpoints: [...c.endpoints],
     status: c.status,
   };
+}
+
+/** A lane as the API spells it: `<srcChain>><dstChain>` (CAIP-2 ids cannot contain `>`). */
+export function lane(v: unknown, field = 'lane'): { srcChain: string; dstChain: string } {
+  if (typeof v !== 'string') throw new ValidationError(field, 'must be "<srcChain>><dstChain>", e.g. "eip155:1>eip155:10"');
+  const parts = v.split('>');
+  if (parts.length !== 2) throw new ValidationError(field, 'must be "<srcChain>><dstChain>", e.g. "eip155:1>eip155:10"');
+  return { srcChain: parseChainId(parts[0], field).id, dstChain: parseChainId(parts[1], field).id };
+}
+
+/** A CAIP-10 account with the address as the index stores it (hex lowercase). */
+export function account(v: unknown, field = 'account'): { chain: string; address: string } {
+  const a = parseAccountId(v, field);
+  return { chain: a.chain, address: isHex(a.address) ? a.address.toLowerCase() : a.address };
+}
+
+export function date(v: unknown, field: string): Date {
+  if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw new ValidationError(field, 'must be a valid Date');
+  return v;
+}
+
+/** A non-negative decimal int8 as a string (transition seqs). */
+export function seq(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,18})$/.test(v) || BigInt(v) > INT8_MAX) {
+    throw new ValidationError(field, 'must be a decimal integer in 0..2^63-1');
+  }
+  return v;
 }

@@ -7,33 +7,41 @@ import { canTransition, MESSAGE_STATUSES, type MessageStatus } from '../domain/s
 import { QiaoError, ValidationError } from '../errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
+  account,
   address,
   BATCH_STATUSES,
   batchStatus,
   chainRegistration,
   int8,
   integer,
+  date,
+  lane,
   messageIds,
   sentRecord,
+  seq,
   status,
   text,
   uint64,
   type SentRow,
 } from './inputs.ts';
 import { applyLaneNonces } from './lanes.ts';
-import { toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionRow } from './rows.ts';
+import { toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionEvent, toTransitionRow } from './rows.ts';
 import type { IndexDatabase } from './schema.ts';
 import type {
   AttestationRow,
   BatchRow,
   BatchStatus,
   ChainRow,
+  LaneSummary,
+  LatencyBucket,
+  LatencyStats,
   MessageFilter,
   MessageIndex,
   MessageRow,
   NonceGap,
   Page,
   SentRecord,
+  TransitionEvent,
   TransitionEvidence,
   TransitionRow,
 } from './types.ts';
@@ -44,6 +52,13 @@ const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;
 const MAX_PIPELINE_BATCH = 10_000;
 const MAX_REASON = 4096;
+const MAX_STREAM_BATCH = 1000;
+const MAX_BUCKETS = 1440;
+const LATENCY_WINDOW = 1000;
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Whole milliseconds; percentiles come back as float8 (or numeric text from some drivers). */
+const ms = (v: unknown): number => Math.round(Number(v));
 
 export interface KyselyIndexOptions {
   db: Kysely<IndexDatabase>;
@@ -254,6 +269,8 @@ export class KyselyIndex implements MessageIndex {
             updated_at: now(),
             ...(ev.reason === null ? {} : { reason: ev.reason }),
             ...(ev.batchNo === null ? {} : { batch_no: ev.batchNo }),
+            // Kept on the message so lane latency needs no join over transitions.
+            ...(target === 'delivered' ? { delivered_at: ev.at ?? now() } : {}),
           })
           .where('id', 'in', ordered)
           .execute();
@@ -326,6 +343,25 @@ export class KyselyIndex implements MessageIndex {
     if (f.status != null) q = q.where('status', '=', status(f.status, 'status'));
     if (f.sender != null) q = q.where('sender', '=', address(f.sender, 'sender'));
     if (f.receiver != null) q = q.where('receiver', '=', address(f.receiver, 'receiver'));
+    if (f.lane != null) {
+      const l = lane(f.lane, 'lane');
+      q = q.where('src_chain', '=', l.srcChain).where('dst_chain', '=', l.dstChain);
+    }
+    if (f.since != null) q = q.where('created_at', '>=', date(f.since, 'since'));
+    if (f.until != null) q = q.where('created_at', '<', date(f.until, 'until'));
+    if (f.account != null) {
+      const a = account(f.account, 'account');
+      q = q.where((eb) =>
+        eb.or([
+          eb.and([eb('src_chain', '=', a.chain), eb('sender', '=', a.address)]),
+          eb.and([eb('dst_chain', '=', a.chain), eb('receiver', '=', a.address)]),
+        ]),
+      );
+    }
+    if (f.txHash != null) {
+      const h = asHex(f.txHash, 'txHash');
+      q = q.where((eb) => eb.or([eb('src_tx_hash', '=', h), eb('dst_tx_hash', '=', h)]));
+    }
     if (f.cursor != null) q = q.where('seq', '<', decodeCursor(f.cursor, 'cursor'));
 
     // One row more than the page tells whether another page exists.
@@ -540,6 +576,133 @@ export class KyselyIndex implements MessageIndex {
   async nonceGaps(): Promise<NonceGap[]> {
     const rows = await this.#db.selectFrom('nonce_gaps').selectAll().orderBy('id').execute();
     return rows.map(toNonceGap);
+  }
+
+  // ---- stream and lane aggregates ----
+
+  async transitionsAfter(afterSeq: string, limit: number): Promise<TransitionEvent[]> {
+    const after = seq(afterSeq, 'afterSeq');
+    const n = integer(limit, 'limit', 1, MAX_STREAM_BATCH);
+    const rows = await this.#db
+      .selectFrom('transitions as t')
+      .innerJoin('messages as m', 'm.id', 't.message_id')
+      .select([
+        't.seq',
+        't.message_id',
+        't.status',
+        't.at',
+        't.chain',
+        't.height',
+        't.tx_hash',
+        't.reason',
+        'm.src_chain',
+        'm.dst_chain',
+        'm.sender',
+        'm.receiver',
+        'm.nonce',
+      ])
+      .where('t.seq', '>', after)
+      .orderBy('t.seq')
+      .limit(n)
+      .execute();
+    return rows.map(toTransitionEvent);
+  }
+
+  async lastTransitionSeq(): Promise<string> {
+    const r = await this.#db
+      .selectFrom('transitions')
+      .select((eb) => eb.fn.max('seq').as('max'))
+      .executeTakeFirst();
+    return r?.max == null ? '0' : String(r.max);
+  }
+
+  async laneSummaries(): Promise<LaneSummary[]> {
+    const counts = await this.#db
+      .selectFrom('messages')
+      .select((eb) => ['src_chain', 'dst_chain', 'status', eb.fn.countAll<string>().as('n')])
+      .groupBy(['src_chain', 'dst_chain', 'status'])
+      .execute();
+    const nonces = await this.#db
+      .selectFrom('lane_nonces')
+      .select((eb) => ['src_chain', 'dst_chain', eb.fn.max('last_nonce').as('last')])
+      .groupBy(['src_chain', 'dst_chain'])
+      .execute();
+    const gaps = await this.#db
+      .selectFrom('nonce_gaps')
+      .select((eb) => ['src_chain', 'dst_chain', eb.fn.countAll<string>().as('n')])
+      .groupBy(['src_chain', 'dst_chain'])
+      .execute();
+
+    const lanes = new Map<string, LaneSummary>();
+    const laneOf = (src: string, dst: string): LaneSummary => {
+      const key = JSON.stringify([src, dst]);
+      let l = lanes.get(key);
+      if (l === undefined) {
+        l = { srcChain: src, dstChain: dst, counts: Object.fromEntries(MESSAGE_STATUSES.map((st) => [st, 0])), total: 0, latencyMs: null, lastNonce: null, gaps: 0 };
+        lanes.set(key, l);
+      }
+      return l;
+    };
+    for (const r of counts) {
+      const l = laneOf(r.src_chain, r.dst_chain);
+      l.counts[r.status] = (l.counts[r.status] ?? 0) + Number(r.n);
+      l.total += Number(r.n);
+    }
+    for (const r of nonces) laneOf(r.src_chain, r.dst_chain).lastNonce = r.last == null ? null : String(r.last);
+    for (const r of gaps) laneOf(r.src_chain, r.dst_chain).gaps = Number(r.n);
+
+    const out = [...lanes.values()].sort((a, b) => cmp(a.srcChain, b.srcChain) || cmp(a.dstChain, b.dstChain));
+    for (const l of out) {
+      if (l.counts.delivered === 0 && l.counts.acknowledged === 0) continue;
+      l.latencyMs = await this.#recentLatency(l.srcChain, l.dstChain);
+    }
+    return out;
+  }
+
+  /** Percentiles over the lane's last LATENCY_WINDOW deliveries (one index range on messages_lane_delivered_at). */
+  async #recentLatency(srcChain: string, dstChain: string): Promise<LatencyStats | null> {
+    const r = await sql<{ n: string; p50: number | null; p95: number | null; p99: number | null; max: number | null }>`
+      SELECT count(*) AS n,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+        percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
+        percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
+        max(ms) AS max
+      FROM (
+        SELECT extract(epoch FROM (delivered_at - created_at)) * 1000 AS ms
+        FROM messages
+        WHERE src_chain = ${srcChain} AND dst_chain = ${dstChain} AND delivered_at IS NOT NULL
+        ORDER BY delivered_at DESC
+        LIMIT ${LATENCY_WINDOW}
+      ) recent`.execute(this.#db);
+    const row = r.rows[0];
+    if (row === undefined || Number(row.n) === 0) return null;
+    return { p50: ms(row.p50), p95: ms(row.p95), p99: ms(row.p99), max: ms(row.max) };
+  }
+
+  async laneLatency(srcChain: string, dstChain: string, buckets: number, at: Date = new Date()): Promise<LatencyBucket[]> {
+    const src = parseChainId(srcChain, 'srcChain').id;
+    const dst = parseChainId(dstChain, 'dstChain').id;
+    const n = integer(buckets, 'buckets', 1, MAX_BUCKETS);
+    const end = date(at, 'now');
+    // Whole minutes: the window starts at the minute `buckets - 1` before the current one.
+    const thisMinute = Math.floor(end.getTime() / 60_000) * 60_000;
+    const from = new Date(thisMinute - (n - 1) * 60_000);
+    const to = new Date(thisMinute + 60_000);
+    const r = await sql<{ t: Date | string; n: string; p50: number; p95: number }>`
+      SELECT date_trunc('minute', delivered_at) AS t, count(*) AS n,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM (delivered_at - created_at)) * 1000) AS p50,
+        percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM (delivered_at - created_at)) * 1000) AS p95
+      FROM messages
+      WHERE src_chain = ${src} AND dst_chain = ${dst} AND delivered_at IS NOT NULL
+        AND delivered_at >= ${from} AND delivered_at < ${to}
+      GROUP BY 1
+      ORDER BY 1`.execute(this.#db);
+    return r.rows.map((row) => ({
+      t: row.t instanceof Date ? row.t : new Date(String(row.t)),
+      count: Number(row.n),
+      p50: ms(row.p50),
+      p95: ms(row.p95),
+    }));
   }
 
   close(): Promise<void> {

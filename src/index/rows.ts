@@ -5,7 +5,7 @@ import type { Hex } from '../domain/hex.ts';
 import type { MessageJson } from '../domain/message.ts';
 import type { MessageStatus } from '../domain/status.ts';
 import type { AttestationsTable, BatchesTable, ChainsTable, MessagesTable, NonceGapsTable, TransitionsTable } from './schema.ts';
-import type { AttestationRow, BatchRow, BatchStatus, ChainRow, MessageRow, NonceGap, TransitionRow } from './types.ts';
+import type { AttestationRow, BatchRow, BatchStatus, ChainRow, MessageRow, NonceGap, TransitionEvent, TransitionRow } from './types.ts';
 
 /*
  * Table rows to the interface's rows. Both drivers return int8/numeric as strings
@@ -105,5 +105,26 @@ export function toNonceGap(r: Selectable<NonceGapsTable>): NonceGap {
     expected: str(r.expected),
     seen: str(r.seen),
     detectedAt: date(r.detected_at),
+  };
+}
+
+export function toTransitionEvent(
+  r: Pick<Selectable<TransitionsTable>, 'seq' | 'message_id' | 'status' | 'at' | 'chain' | 'height' | 'tx_hash' | 'reason'> &
+    Pick<Selectable<MessagesTable>, 'src_chain' | 'dst_chain' | 'sender' | 'receiver' | 'nonce'>,
+): TransitionEvent {
+  return {
+    seq: str(r.seq),
+    messageId: r.message_id as Hex,
+    status: r.status as MessageStatus,
+    at: date(r.at),
+    chain: r.chain,
+    height: strOrNull(r.height),
+    txHash: r.tx_hash as Hex | null,
+    reason: r.reason,
+    srcChain: r.src_chain,
+    dstChain: r.dst_chain,
+    sender: r.sender,
+    receiver: r.receiver,
+    nonce: str(r.nonce),
   };
 }

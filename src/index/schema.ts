@@ -46,6 +46,8 @@ export interface MessagesTable {
   batch_no: Int8 | null;
   created_at: Time;
   updated_at: Time;
+  /** Set with the `delivered` transition (migration 2026112509000). */
+  delivered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface TransitionsTable {

@@ -65,6 +65,16 @@ export interface MessageFilter {
   status?: MessageStatus;
   sender?: string;
   receiver?: string;
+  /** `<srcChain>><dstChain>`, e.g. `eip155:1>eip155:10`. */
+  lane?: string;
+  /** createdAt >= since. */
+  since?: Date;
+  /** createdAt < until. */
+  until?: Date;
+  /** CAIP-10 account: the sender on its source chain or the receiver on its destination chain. */
+  account?: string;
+  /** Source or destination transaction hash. */
+  txHash?: string;
   /** Opaque cursor from a previous page's `nextCursor`. */
   cursor?: string;
   /** 1..500, default 50. */
@@ -109,6 +119,51 @@ export interface NonceGap {
   expected: string;
   seen: string;
   detectedAt: Date;
+}
+
+/** A transition joined with the message fields a stream subscriber filters on (no proof: streams stay small). */
+export interface TransitionEvent {
+  seq: string;
+  messageId: Hex;
+  status: MessageStatus;
+  at: Date;
+  chain: string | null;
+  height: string | null;
+  txHash: Hex | null;
+  reason: string | null;
+  srcChain: string;
+  dstChain: string;
+  sender: string;
+  receiver: string;
+  nonce: string;
+}
+
+export interface LatencyStats {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** One (srcChain, dstChain) lane: counts by status, sent→delivered latency over its last 1000 deliveries. */
+export interface LaneSummary {
+  srcChain: string;
+  dstChain: string;
+  counts: Record<string, number>;
+  total: number;
+  latencyMs: LatencyStats | null;
+  /** Highest contiguous nonce seen (highest over the lane's ports), or null before the first. */
+  lastNonce: string | null;
+  /** Nonce gaps ever detected on the lane. */
+  gaps: number;
+}
+
+export interface LatencyBucket {
+  /** Start of the minute. */
+  t: Date;
+  count: number;
+  p50: number;
+  p95: number;
 }
 
 /**
@@ -159,6 +214,15 @@ export interface MessageIndex {
   /** Lane nonce bookkeeping: records the highest contiguous nonce and any gap seen. */
   recordLaneNonces(entries: readonly { srcChain: string; srcPort: string; dstChain: string; nonce: bigint }[]): Promise<NonceGap[]>;
   nonceGaps(): Promise<NonceGap[]>;
+
+  /** Transitions with seq > `afterSeq` (decimal string, "0" for all), oldest first, at most `limit` (1..1000). */
+  transitionsAfter(afterSeq: string, limit: number): Promise<TransitionEvent[]>;
+  /** The highest transition seq, "0" when there is none. */
+  lastTransitionSeq(): Promise<string>;
+  /** Every lane that has messages or nonce bookkeeping, ordered by srcChain, dstChain. */
+  laneSummaries(): Promise<LaneSummary[]>;
+  /** Sent→delivered latency per minute over the last `buckets` whole minutes, the one holding `now` included (oldest first, empty minutes omitted). */
+  laneLatency(srcChain: string, dstChain: string, buckets: number, now?: Date): Promise<LatencyBucket[]>;
 
   close(): Promise<void>;
 }

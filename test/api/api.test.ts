@@ -470,6 +470,10 @@ function unusedIndex(): MessageIndex {
     setCheckpoint: unused,
     recordLaneNonces: unused,
     nonceGaps: unused,
+    transitionsAfter: unused,
+    lastTransitionSeq: unused,
+    laneSummaries: unused,
+    laneLatency: unused,
     close: async () => undefined,
   };
 }

@@ -1,37 +1,80 @@
 import type { Command } from 'commander';
-import { getMessage, listMessages } from '../../api/client.ts';
+import { getMessage, listMessages, streamTransitions, type StreamFilter, type TransitionEventView } from '../../api/client.ts';
 import { resolveApiUrl } from '../api-url.ts';
 import { printJson, printTable, short } from '../output.ts';
 import { ValidationError } from '../../errors.ts';
+import type { MessageStatus } from '../../domain/status.ts';
 
-export function registerMessages(program: Command): void {
-  const messages = program.command('messages').description('query the message index of a running hub');
-  messages
-    .command('list')
-    .description('list messages, newest first')
+type Opts = Record<string, string | boolean | undefined>;
+
+/** The filters `list` and `watch` share (the stream's filters). */
+function addFilterOptions(cmd: Command): Command {
+  return cmd
     .option('--chain <caip2>', 'source or destination chain')
     .option('--src-chain <caip2>', 'source chain')
     .option('--dst-chain <caip2>', 'destination chain')
+    .option('--lane <src>dst>', 'a lane, e.g. eip155:1>eip155:10')
     .option('--status <status>', 'sent, verified, committed, attested, delivered, failed, quarantined, ...')
-    .option('--sender <hex>', 'sender address')
-    .option('--receiver <hex>', 'receiver address')
-    .option('--limit <n>', 'page size (1-500)', '20')
-    .option('--cursor <cursor>', 'next page cursor from an earlier call')
+    .option('--sender <address>', 'sender address')
+    .option('--receiver <address>', 'receiver address')
+    .option('--account <caip10>', 'an account (CAIP-10): sender on its source chain or receiver on its destination chain')
     .option('--api <url>', 'hub API (default: the hub of --data-dir)')
     .option('--data-dir <dir>', 'data folder of the hub')
-    .option('--json', 'print JSON')
-    .action(async (o: Record<string, string | boolean | undefined>) => {
+    .option('--json', 'print JSON');
+}
+
+function streamFilter(o: Opts): StreamFilter {
+  const f: StreamFilter = {};
+  const set = (key: keyof StreamFilter, v: string | boolean | undefined) => {
+    if (typeof v === 'string') (f as Record<string, string>)[key] = v;
+  };
+  set('chain', o.chain);
+  set('srcChain', o.srcChain);
+  set('dstChain', o.dstChain);
+  set('lane', o.lane);
+  set('sender', o.sender);
+  set('receiver', o.receiver);
+  set('account', o.account);
+  if (typeof o.status === 'string') f.status = o.status as MessageStatus;
+  return f;
+}
+
+/** An ISO-8601 time from the command line; the hub checks it too, this only gives an early, local error. */
+function time(v: string | boolean | undefined, field: string): Date | undefined {
+  if (typeof v !== 'string') return undefined;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new ValidationError(field, 'must be an ISO-8601 time, e.g. 2026-11-25T09:00:00Z');
+  return new Date(t);
+}
+
+/** One human line per transition. */
+export function transitionLine(e: TransitionEventView): string {
+  const where = e.chain ? ` on ${e.chain}${e.height ? `@${e.height}` : ''}` : '';
+  const tx = e.txHash ? ` tx ${short(e.txHash, 14)}` : '';
+  const reason = e.reason ? ` (${e.reason})` : '';
+  return `${e.at}  #${e.seq}  ${short(e.messageId, 14)}  ${e.srcChain} -> ${e.dstChain}  nonce ${e.nonce}  ${e.status}${where}${tx}${reason}`;
+}
+
+export function registerMessages(program: Command): void {
+  const messages = program.command('messages').description('query the message index of a running hub');
+  addFilterOptions(messages.command('list').description('list messages, newest first'))
+    .option('--since <time>', 'created at or after this ISO-8601 time')
+    .option('--until <time>', 'created before this ISO-8601 time')
+    .option('--tx-hash <hash>', 'source or destination transaction hash')
+    .option('--limit <n>', 'page size (1-500)', '20')
+    .option('--cursor <cursor>', 'next page cursor from an earlier call')
+    .action(async (o: Opts) => {
       const api = await resolveApiUrl({ api: o.api as string | undefined, dataDir: o.dataDir as string | undefined });
       const limit = Number(o.limit);
       if (!Number.isInteger(limit)) throw new ValidationError('limit', 'must be an integer');
+      const since = time(o.since, 'since');
+      const until = time(o.until, 'until');
       const page = await listMessages(api, {
-        chain: o.chain as string | undefined,
-        srcChain: o.srcChain as string | undefined,
-        dstChain: o.dstChain as string | undefined,
-        status: o.status as never,
-        sender: o.sender as string | undefined,
-        receiver: o.receiver as string | undefined,
-        cursor: o.cursor as string | undefined,
+        ...streamFilter(o),
+        ...(since === undefined ? {} : { since }),
+        ...(until === undefined ? {} : { until }),
+        ...(typeof o.txHash === 'string' ? { txHash: o.txHash } : {}),
+        ...(typeof o.cursor === 'string' ? { cursor: o.cursor } : {}),
         limit,
       });
       if (o.json) return printJson(page);
@@ -40,6 +83,30 @@ export function registerMessages(program: Command): void {
         ['id', 'from', 'to', 'nonce', 'status', 'reason', 'updated'],
       );
       if (page.nextCursor) console.log(`more: --cursor ${page.nextCursor}`);
+    });
+  addFilterOptions(messages.command('watch').description('follow status transitions live, one line each (Ctrl-C stops)'))
+    .option('--after <seq>', 'replay transitions after this seq first (the #seq of an earlier line)')
+    .action(async (o: Opts) => {
+      const api = await resolveApiUrl({ api: o.api as string | undefined, dataDir: o.dataDir as string | undefined });
+      const after = typeof o.after === 'string' ? o.after : undefined;
+      if (after !== undefined && !/^[0-9]{1,19}$/.test(after)) throw new ValidationError('after', 'must be a decimal transition seq');
+      const ctl = new AbortController();
+      const stop = () => ctl.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await streamTransitions(
+          api,
+          streamFilter(o),
+          (e) => console.log(o.json ? JSON.stringify(e) : transitionLine(e)),
+          ctl.signal,
+          // On stderr, so --json output stays pure JSON lines.
+          { ...(after === undefined ? {} : { lastEventId: after }), onOpen: () => console.error(`watching ${api}/messages/stream (Ctrl-C stops)`) },
+        );
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
     });
   messages
     .command('show <id>')

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026112500000_initial.ts';
+import * as queries from './2026112509000_queries.ts';
 
 /**
  * Every migration, by its timestamped name. Listed statically (no folder scan) so
@@ -7,6 +8,7 @@ import * as initial from './2026112500000_initial.ts';
  */
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026112500000_initial': initial,
+  '2026112509000_queries': queries,
 };
 
 export const staticMigrationProvider: MigrationProvider = {
