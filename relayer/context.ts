@@ -5,6 +5,7 @@ import type { TxSender } from '../src/evm/signer.ts';
 import type { GovernanceClient } from '../src/governance/client.ts';
 import type { MessageIndex } from '../src/index/types.ts';
 import type { Attestor } from './attestor/attestor.ts';
+import type { BftLightClient } from './light/bft-client.ts';
 import type { AttestJob, CommitJob, DeliverJob, VerifyJob } from './jobs.ts';
 import type { JobQueue } from './queue/types.ts';
 
@@ -22,6 +23,8 @@ export interface RelayerSettings {
 export interface ConnectedChain {
   registration: ChainRegistration;
   adapter: ChainAdapter;
+  /** Header light client of chains that have one wired (QBFT/IBFT 2.0); local-dev chains have none. */
+  light?: BftLightClient;
 }
 
 export interface RelayerQueues {

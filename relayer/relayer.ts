@@ -6,6 +6,9 @@ import type { TxSender } from '../src/evm/signer.ts';
 import type { GovernanceClient } from '../src/governance/client.ts';
 import type { MessageIndex } from '../src/index/types.ts';
 import type { Attestor } from './attestor/attestor.ts';
+import { BftLightClient } from './light/bft-client.ts';
+import { decodeBftTrustRoot } from './light/bft-trust.ts';
+import { ConfigError } from '../src/errors.ts';
 import type { ConnectedChain, RelayerQueues, RelayerSettings, StageContext } from './context.ts';
 import type { AttestJob, CommitJob, DeliverJob, VerifyJob } from './jobs.ts';
 import type { QueueBackend, WorkerHandle } from './queue/types.ts';
@@ -124,7 +127,13 @@ export class Relayer {
       try {
         const adapter = await this.deps.adapterFactories[reg.family](reg, { ...this.deps.adapterContext, logger });
         if (this.stopped) return void (await adapter.close());
-        this.chains.set(reg.chainId, { registration: reg, adapter });
+        let light: BftLightClient | undefined;
+        if (reg.lightClient === 'qbft' || reg.lightClient === 'ibft2') {
+          const rawHeaders = adapter.watcher.rawHeaders?.bind(adapter.watcher);
+          if (!rawHeaders) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve headers for a ${reg.lightClient} light client`);
+          light = new BftLightClient(decodeBftTrustRoot(reg.trustRoot, reg.chainId), reg.lightClient, rawHeaders, logger.child({ light: reg.lightClient }));
+        }
+        this.chains.set(reg.chainId, { registration: reg, adapter, ...(light ? { light } : {}) });
         this.watchers.set(reg.chainId, this.watch(this.chains.get(reg.chainId)!, logger));
         logger.info({ family: reg.family, lightClient: reg.lightClient }, 'chain connected');
         if (reg.lightClient === 'local-dev') {

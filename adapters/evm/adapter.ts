@@ -36,8 +36,11 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   const chainId = reg.chainId as ChainId;
   const numericId = parseEvmChainId(chainId, 'chainId');
   if (reg.endpoints.length === 0) throw new ConfigError(`chains.${chainId}.endpoints`, 'needs at least one RPC endpoint');
-  if (reg.finality.kind !== 'depth') throw new ConfigError(`chains.${chainId}.finality`, `EVM finality rule "${reg.finality.kind}" needs its light client (not wired yet); use {kind:"depth"}`);
-  const depth = BigInt(reg.finality.depth);
+  // 'instant': BFT chains (QBFT/IBFT 2.0) where a sealed block is final; its light client checks the seals.
+  if (reg.finality.kind !== 'depth' && reg.finality.kind !== 'instant') {
+    throw new ConfigError(`chains.${chainId}.finality`, `EVM finality rule "${reg.finality.kind}" is not supported by this adapter yet; use {kind:"depth"} or {kind:"instant"}`);
+  }
+  const depth = reg.finality.kind === 'depth' ? BigInt(reg.finality.depth) : 0n;
   const port = getAddress(reg.port);
   const logger = ctx.logger.child({ chain: chainId });
   const providers: JsonRpcProvider[] = reg.endpoints.map((u) => makeProvider(u, numericId, { pollingMs: 250 }));
@@ -62,6 +65,16 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     async blockHashAt(height: bigint): Promise<Hex | null> {
       const b = await rpc(primaryUrl, 'eth_getBlockByNumber', () => primary.getBlock(height));
       return b?.hash ? (b.hash.toLowerCase() as Hex) : null;
+    },
+    async rawHeaders(from: bigint, to: bigint): Promise<Record<string, unknown>[]> {
+      const out: Record<string, unknown>[] = [];
+      for (let h = from; h <= to; h++) {
+        const b = await rpc(primaryUrl, 'eth_getBlockByNumber', () => primary.send('eth_getBlockByNumber', [`0x${h.toString(16)}`, false]) as Promise<Record<string, unknown> | null>);
+        if (!b) throw new RpcError(primaryUrl, `block ${h} not found`);
+        const { transactions: _t, ...bare } = b;
+        out.push(bare);
+      }
+      return out;
     },
     async messagesIn(from: bigint, to: bigint): Promise<ObservedMessage[]> {
       const logs = await rpc(primaryUrl, 'eth_getLogs', () => primary.getLogs({ address: port, topics: [sentTopic], fromBlock: from, toBlock: to }));

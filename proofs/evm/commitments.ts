@@ -104,8 +104,30 @@ export function verifyEvmCommitments(proof: unknown, expect: EvmCommitmentExpect
   if (!same(hash, expect.trustedBlockHash)) return fail('untrusted_header', `block ${hash} is not the trusted block ${expect.trustedBlockHash}`);
   if (header.number !== expect.height) return fail('height_mismatch', `header number ${header.number}, expected ${expect.height}`);
 
+  return verifyPortState(p, header.stateRoot, expect);
+}
+
+/**
+ * The same commitments against a state root that a light client vouches for
+ * directly (QBFT/IBFT 2.0: the block hash excludes the seals, so the light
+ * client, not keccak(rlp(header)), ties the header to the state root).
+ */
+export function verifyEvmStateCommitments(
+  proof: unknown,
+  expect: { port: Hex; height: bigint; trustedStateRoot: Hex; slots: Hex[] },
+): VerifyResult<{ stateRoot: Hex; values: bigint[] }> {
+  if (!isRecord(expect) || !parseBytes(expect.trustedStateRoot, 32)) return fail('expectation_invalid', 'expect.trustedStateRoot must be 32 bytes of 0x-hex');
+  const badExpectation = checkExpectation({ ...expect, trustedBlockHash: expect.trustedStateRoot });
+  if (badExpectation) return fail('expectation_invalid', badExpectation);
+  const parsed = parseProof(proof);
+  if ('error' in parsed) return fail('proof_malformed', parsed.error);
+  if (BigInt(parsed.proof.height) !== expect.height) return fail('height_mismatch', `proof is for height ${parsed.proof.height}, expected ${expect.height}`);
+  return verifyPortState(parsed.proof, expect.trustedStateRoot.toLowerCase() as Hex, expect);
+}
+
+function verifyPortState(p: EvmCommitmentProof, stateRoot: Hex, expect: { port: Hex; height: bigint; slots: Hex[] }): VerifyResult<{ stateRoot: Hex; values: bigint[] }> {
   if (!same(p.address, expect.port)) return fail('wrong_address', `proof is for ${p.address}, expected port ${expect.port}`);
-  const acc = verifyAccountProof(header.stateRoot, expect.port, p.accountProof);
+  const acc = verifyAccountProof(stateRoot, expect.port, p.accountProof);
   if (!acc.ok) return acc;
   if (!acc.account) return fail('account_absent', `port ${expect.port} does not exist at height ${expect.height}`);
 
@@ -120,5 +142,5 @@ export function verifyEvmCommitments(proof: unknown, expect: EvmCommitmentExpect
     if (st.value === 0n) return fail('commitment_absent', `slot ${slot} is zero at height ${expect.height}`);
     values.push(st.value);
   }
-  return ok({ stateRoot: header.stateRoot, values });
+  return ok({ stateRoot, values });
 }

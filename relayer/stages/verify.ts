@@ -4,7 +4,7 @@ import { NotReadyError, QiaoError, RpcError, findCause } from '../../src/errors.
 import type { StageContext } from '../context.ts';
 import { parseJob, VerifyJob } from '../jobs.ts';
 import type { Job } from '../queue/types.ts';
-import { verifySourceProof } from '../verify-source.ts';
+import { verifySourceProof, type TrustedAnchor } from '../verify-source.ts';
 import { requestCommit } from './commit.ts';
 
 /**
@@ -26,7 +26,20 @@ export async function verifyJob(ctx: StageContext, job: Job<unknown>): Promise<v
     if (r.status === 'sent') pending.push(r.id);
   }
   if (pending.length === 0) return;
-  const trusted = await chain.adapter.watcher.blockHashAt(height);
+  let anchor: TrustedAnchor | null = null;
+  if (chain.light) {
+    const t = await chain.light.trustedAt(height);
+    if (t.ok) anchor = { kind: 'state-root', hash: t.hash, stateRoot: t.stateRoot };
+    else {
+      // The header chain itself failed: no endpoint's proof can be trusted at this height.
+      await ctx.index.transition(pending, 'quarantined', { chain: chainId, height, reason: `header_invalid:${t.reason}`, proof: { lightClient: chain.registration.lightClient, detail: t.detail } });
+      ctx.logger.error({ chain: chainId, height: h, reason: t.reason, detail: t.detail }, 'messages quarantined: the light client refused the header');
+      return;
+    }
+  } else if (chain.registration.lightClient === 'local-dev') {
+    const hash = await chain.adapter.watcher.blockHashAt(height);
+    if (hash) anchor = { kind: 'block-hash', hash };
+  }
   const failures: { endpoint: number; reason: string; detail: string }[] = [];
   let transient: unknown = null;
   for (let ep = 0; ep < chain.adapter.prover.endpointCount(); ep++) {
@@ -38,9 +51,9 @@ export async function verifyJob(ctx: StageContext, job: Job<unknown>): Promise<v
       transient = err;
       continue;
     }
-    const verdict = verifySourceProof(chain.registration, proof, { height, ids: pending, trustedHeaderHash: trusted }, { allowLocalDev: ctx.allowLocalDev(chainId) });
+    const verdict = verifySourceProof(chain.registration, proof, { height, ids: pending, anchor }, { allowLocalDev: ctx.allowLocalDev(chainId) });
     if (verdict.ok) {
-      const moved = await ctx.index.transition(pending, 'verified', { chain: chainId, height, proof: { ...proof, lightClient: verdict.lightClient, endpoint: ep } });
+      const moved = await ctx.index.transition(pending, 'verified', { chain: chainId, height, proof: { ...proof, lightClient: verdict.lightClient, endpoint: ep, ...(anchor ? { anchor } : {}) } });
       ctx.logger.debug({ chain: chainId, height: h, verified: moved.length }, 'verified');
       if (failures.length) ctx.logger.warn({ chain: chainId, failures }, 'an endpoint served a proof that did not verify; another endpoint served a valid one');
       await requestCommit(ctx, 'verified');
