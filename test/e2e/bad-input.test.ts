@@ -175,6 +175,7 @@ describe('bad input against a running hub', () => {
       { name: 'a genesis hash that is not hex', over: { 'genesis-hash': `0x${'zz'.repeat(32)}` }, field: 'genesis-hash' },
       { name: 'an RPC that is not a URL', over: { rpc: 'localhost:8545' }, field: 'rpc' },
       { name: 'an empty port', over: { port: '0x' }, field: 'port' },
+      { name: 'a QBFT trust root that is not {height, hash, validators}', over: { 'light-client': 'qbft', 'trust-root': '{"height":"0","hash":"0x00"}' }, field: 'trust-root' },
       { name: 'a port of the wrong length', over: { port: '0x1234' }, field: 'port' },
       { name: 'an RPC of another scheme', over: { rpc: 'ftp://127.0.0.1:8545' }, field: 'rpc' },
       { name: 'a port that is not hex', over: { port: 'my-port' }, field: 'port' },

@@ -9,6 +9,8 @@ import { clearRedisPrefix, createTestDatabase, REDIS_URL } from './services.ts';
 export interface TestHub {
   hub: RunningHub;
   dataDir: string;
+  /** The test's own PostgreSQL database, when the index runs there. */
+  databaseUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startTestHub({
   return {
     hub,
     dataDir,
+    ...(db ? { databaseUrl: db.url } : {}),
     async stop() {
       await hub.stop();
       if (queue === 'bullmq') await clearRedisPrefix(`qiao-${hub.governance.chainId}`);

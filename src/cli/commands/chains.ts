@@ -1,30 +1,34 @@
-import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { listChains } from '../../api/client.ts';
 import { parseChainId } from '../../domain/caip.ts';
 import { CHAIN_FAMILIES, LIGHT_CLIENT_TYPES, type ChainFamily, type LightClientType } from '../../domain/chain.ts';
 import { asHex } from '../../domain/hex.ts';
-import { ConfigError, ValidationError } from '../../errors.ts';
-import { makeProvider } from '../../evm/provider.ts';
-import { TxSender } from '../../evm/signer.ts';
-import { governanceArtifacts } from '../../governance/artifacts.ts';
-import { GovernanceClient } from '../../governance/client.ts';
-import { loadOrCreateKeys } from '../../governance/keys.ts';
-import { loadState } from '../../main/state.ts';
+import { ValidationError } from '../../errors.ts';
 import { resolveApiUrl } from '../api-url.ts';
+import { governance } from '../governance.ts';
 import { printJson, printTable } from '../output.ts';
 
-/** Connects to the governance chain of the hub that owns `dataDir`, with the key given or the hub's governor key. */
-async function governance(dataDir: string | undefined, rpc: string | undefined) {
-  const dir = resolve(dataDir ?? process.env.QIAO_DATA_DIR ?? '.qiao');
-  const state = await loadState(join(dir, 'hub.json'));
-  if (!state.governance) throw new ConfigError('dataDir', `${dir} holds no hub (start one with qiao start)`);
-  const url = rpc ?? state.governanceUrl;
-  if (!url) throw new ConfigError('governance.rpc', 'no governance RPC known: pass --governance-rpc');
-  const provider = makeProvider(url, BigInt(state.governance.chainId));
-  const key = process.env.QIAO_GOVERNANCE_KEY ?? (await loadOrCreateKeys(join(dir, 'keys.json'))).keys.governor;
-  const client = new GovernanceClient(provider, BigInt(state.governance.chainId), state.governance.contracts, await governanceArtifacts());
-  return { client, sender: new TxSender(key, provider), close: () => provider.destroy() };
+/** BFT trust roots are given as JSON and checked before anything is sent; other types take hex bytes. */
+async function trustRootOf(lightClient: LightClientType, value: string, chainId: string): Promise<`0x${string}`> {
+  if ((lightClient === 'qbft' || lightClient === 'ibft2') && value.trim().startsWith('{')) {
+    const { decodeBftTrustRoot, encodeBftTrustRoot } = await import('../../../relayer/light/bft-trust.ts');
+    const asBytes = `0x${Buffer.from(value, 'utf8').toString('hex')}` as `0x${string}`;
+    try {
+      return encodeBftTrustRoot(decodeBftTrustRoot(asBytes, chainId));
+    } catch (cause) {
+      throw new ValidationError('trust-root', cause instanceof Error ? cause.message : 'is not a valid BFT trust root', { cause });
+    }
+  }
+  const hex = asHex(value, 'trust-root');
+  if (lightClient === 'qbft' || lightClient === 'ibft2') {
+    const { decodeBftTrustRoot } = await import('../../../relayer/light/bft-trust.ts');
+    try {
+      decodeBftTrustRoot(hex, chainId);
+    } catch (cause) {
+      throw new ValidationError('trust-root', cause instanceof Error ? cause.message : 'is not a valid BFT trust root', { cause });
+    }
+  }
+  return hex;
 }
 
 export function registerChains(program: Command): void {
@@ -52,8 +56,9 @@ export function registerChains(program: Command): void {
     .requiredOption('--rpc <url...>', 'RPC endpoints')
     .option('--family <family>', CHAIN_FAMILIES.join('|'), 'evm')
     .option('--light-client <type>', LIGHT_CLIENT_TYPES.join('|'), 'local-dev')
-    .option('--trust-root <hex>', 'light-client trust root', '0x')
+    .option('--trust-root <value>', 'light-client trust root: hex bytes, or for qbft/ibft2 the JSON {"height","hash","validators"}', '0x')
     .option('--finality-depth <n>', 'blocks below head that count as final', '2')
+    .option('--instant-finality', 'a sealed block is final (QBFT/IBFT 2.0, CometBFT)')
     .option('--governance-rpc <url>', 'governance chain RPC (default: the running hub of --data-dir)')
     .option('--data-dir <dir>', 'data folder of the hub')
     .option('--json', 'print JSON')
@@ -75,8 +80,8 @@ export function registerChains(program: Command): void {
         genesisHash: asHex(o.genesisHash, 'genesis-hash', 32),
         port: asHex(o.port, 'port', family === 'evm' ? 20 : undefined),
         lightClient,
-        trustRoot: asHex(o.trustRoot, 'trust-root'),
-        finality: { kind: 'depth' as const, depth },
+        trustRoot: await trustRootOf(lightClient, o.trustRoot as string, chainId),
+        finality: o.instantFinality ? ({ kind: 'instant' } as const) : ({ kind: 'depth', depth } as const),
         endpoints,
       };
       const g = await governance(o.dataDir as string | undefined, o.governanceRpc as string | undefined);

@@ -129,4 +129,38 @@ export function registerMessages(program: Command): void {
         ['at', 'status', 'chain', 'height', 'tx', 'proof', 'reason'],
       );
     });
+  messages
+    .command('verify <id>')
+    .description('re-check a message\'s whole timeline from its stored proofs, against the registry and the chains (not the index\'s statuses)')
+    .option('--api <url>', 'hub API')
+    .option('--data-dir <dir>', 'data folder of the hub')
+    .option('--governance-rpc <url>', 'governance chain RPC (default: the running hub of --data-dir)')
+    .option('--dev', 'accept local-dev header trust for any chain (otherwise only for the hub\'s own demo chains)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { api?: string; dataDir?: string; governanceRpc?: string; dev?: boolean; json?: boolean }) => {
+      const api = await resolveApiUrl(o);
+      const m = await getMessage(api, id);
+      if (!m) {
+        console.error(`message ${id} not found`);
+        process.exitCode = 1;
+        return;
+      }
+      const { governance } = await import('../governance.ts');
+      const { reverifyMessage } = await import('../../../relayer/reverify.ts');
+      const g = await governance(o.dataDir, o.governanceRpc);
+      try {
+        const registrations = await g.client.chains();
+        const demo = new Set(g.state.demo?.chains.map((c) => c.chainId) ?? []);
+        const steps = await reverifyMessage(m, { gov: g.client, registrations, allowLocalDev: !!o.dev || (demo.has(m.srcChain) && demo.has(m.dstChain)) });
+        const ok = steps.length > 0 && steps.every((x) => x.ok);
+        if (o.json) printJson({ id: m.id, ok, steps });
+        else {
+          for (const x of steps) console.log(`${x.ok ? 'ok    ' : 'FAILED'} ${x.step.padEnd(10)} ${x.detail}`);
+          console.log(ok ? `verified: ${m.id}` : `VERIFICATION FAILED: ${m.id}`);
+        }
+        process.exitCode = ok ? 0 : 1;
+      } finally {
+        g.close();
+      }
+    });
 }
