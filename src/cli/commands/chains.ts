@@ -8,27 +8,17 @@ import { resolveApiUrl } from '../api-url.ts';
 import { governance } from '../governance.ts';
 import { printJson, printTable } from '../output.ts';
 
-/** BFT trust roots are given as JSON and checked before anything is sent; other types take hex bytes. */
+/** BFT trust roots may be given as their JSON; every trust root is checked before anything is sent. */
 async function trustRootOf(lightClient: LightClientType, value: string, chainId: string): Promise<`0x${string}`> {
-  if ((lightClient === 'qbft' || lightClient === 'ibft2') && value.trim().startsWith('{')) {
-    const { decodeBftTrustRoot, encodeBftTrustRoot } = await import('../../../relayer/light/bft-trust.ts');
-    const asBytes = `0x${Buffer.from(value, 'utf8').toString('hex')}` as `0x${string}`;
-    try {
-      return encodeBftTrustRoot(decodeBftTrustRoot(asBytes, chainId));
-    } catch (cause) {
-      throw new ValidationError('trust-root', cause instanceof Error ? cause.message : 'is not a valid BFT trust root', { cause });
-    }
+  const bft = lightClient === 'qbft' || lightClient === 'ibft2';
+  const hex = bft && value.trim().startsWith('{') ? (`0x${Buffer.from(value, 'utf8').toString('hex')}` as `0x${string}`) : asHex(value, 'trust-root');
+  if (!bft) return hex;
+  const { decodeBftTrustRoot, encodeBftTrustRoot } = await import('../../../relayer/light/bft-trust.ts');
+  try {
+    return encodeBftTrustRoot(decodeBftTrustRoot(hex, chainId));
+  } catch (cause) {
+    throw new ValidationError('trust-root', cause instanceof Error ? cause.message : 'is not a valid BFT trust root', { cause });
   }
-  const hex = asHex(value, 'trust-root');
-  if (lightClient === 'qbft' || lightClient === 'ibft2') {
-    const { decodeBftTrustRoot } = await import('../../../relayer/light/bft-trust.ts');
-    try {
-      decodeBftTrustRoot(hex, chainId);
-    } catch (cause) {
-      throw new ValidationError('trust-root', cause instanceof Error ? cause.message : 'is not a valid BFT trust root', { cause });
-    }
-  }
-  return hex;
 }
 
 export function registerChains(program: Command): void {
