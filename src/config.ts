@@ -33,6 +33,13 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    index: z
+      .object({
+        /** Days to keep messages finished for good (delivered, acknowledged, refunded, quarantined) with their proofs; 0 keeps them forever. */
+        retentionDays: z.number().int().min(0).max(36_500).default(0),
+      })
+      .strict()
+      .default({}),
     api: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -66,6 +73,7 @@ const ENV: Record<string, { path: string[]; parse: (v: string) => unknown }> = {
   DATABASE_URL: { path: ['databaseUrl'], parse: (v) => v },
   REDIS_URL: { path: ['redisUrl'], parse: (v) => v },
   QIAO_GOVERNANCE_RPC: { path: ['governance', 'rpc'], parse: (v) => v },
+  QIAO_RETENTION_DAYS: { path: ['index', 'retentionDays'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
   QIAO_API_HOST: { path: ['api', 'host'], parse: (v) => v },
   QIAO_API_PORT: { path: ['api', 'port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
 };

@@ -116,6 +116,9 @@ function evidenceOf(e: TransitionEvidence | undefined): Evidence {
 }
 
 /** The one MessageIndex implementation; the dialect decides PGlite or PostgreSQL. */
+/** Finished for good: nothing moves them any more. `failed` stays (retryable until its timeout). */
+const PRUNABLE_STATUSES = ['delivered', 'acknowledged', 'refunded', 'quarantined'] as const;
+
 export class KyselyIndex implements MessageIndex {
   readonly backend: 'pglite' | 'postgres';
   readonly #db: Kysely<IndexDatabase>;
@@ -382,6 +385,26 @@ export class KyselyIndex implements MessageIndex {
     if (opts.unbatched === true) q = q.where('batch_no', 'is', null);
     const rows = await q.orderBy('seq', 'asc').limit(n).execute();
     return rows.map(toMessageRow);
+  }
+
+  async pruneFinishedBefore(cutoff: Date, limit = 10_000): Promise<number> {
+    if (!(cutoff instanceof Date) || Number.isNaN(cutoff.getTime())) throw new ValidationError('cutoff', 'must be a valid Date');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new ValidationError('limit', 'must be an integer in 1..100000');
+    return this.#db.transaction().execute(async (tx) => {
+      const rows = await tx
+        .selectFrom('messages')
+        .select('id')
+        .where('status', 'in', [...PRUNABLE_STATUSES])
+        .where('updated_at', '<', cutoff)
+        .orderBy('seq', 'asc')
+        .limit(limit)
+        .execute();
+      const ids = rows.map((r) => r.id);
+      if (ids.length === 0) return 0;
+      await tx.deleteFrom('transitions').where('message_id', 'in', ids).execute();
+      await tx.deleteFrom('messages').where('id', 'in', ids).execute();
+      return ids.length;
+    });
   }
 
   async countByStatus(): Promise<Record<string, number>> {

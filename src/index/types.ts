@@ -195,6 +195,12 @@ export interface MessageIndex {
   /** Oldest first, for the pipeline (e.g. verified and not yet in a batch). */
   messagesByStatus(status: MessageStatus, limit: number, opts?: { dstChain?: string; unbatched?: boolean }): Promise<MessageRow[]>;
   countByStatus(): Promise<Record<string, number>>;
+  /**
+   * Retention: deletes messages finished for good (delivered, acknowledged,
+   * refunded, quarantined) last updated before `cutoff`, with their
+   * transitions and stored proofs; at most `limit` per call. Returns how many.
+   */
+  pruneFinishedBefore(cutoff: Date, limit?: number): Promise<number>;
 
   /** Write-ahead: the batch exists here before its commit transaction is sent. */
   createBatch(batchNo: bigint, root: Hex, ids: readonly Hex[]): Promise<void>;

@@ -125,6 +125,27 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     // ---------------------------------------------------- index, queues, relayer
     const index = await openIndex({ databaseUrl: config.databaseUrl, dataDir: join(dataDir, 'index'), logger });
     cleanups.push(() => index.close());
+    if (config.index.retentionDays > 0) {
+      // Retention: finished messages and their stored proofs older than the setting are removed, hourly.
+      const days = config.index.retentionDays;
+      const prune = async () => {
+        try {
+          let n: number;
+          let total = 0;
+          do {
+            n = await index.pruneFinishedBefore(new Date(Date.now() - days * 86_400_000));
+            total += n;
+          } while (n > 0);
+          if (total) logger.info({ pruned: total, retentionDays: days }, 'index retention');
+        } catch (err) {
+          logger.warn({ err }, 'index retention failed');
+        }
+      };
+      await prune();
+      const timer = setInterval(() => void prune(), 3_600_000);
+      timer.unref();
+      cleanups.push(async () => clearInterval(timer));
+    }
     const queues: QueueBackend = createQueueBackend({ redisUrl: config.redisUrl, prefix: `qiao-${govChainId}`, logger: logger.child({ component: 'queue' }) });
     cleanups.push(() => queues.close());
     const record = SignedRootRecord.open(join(dataDir, 'attestor', `${addressOf(keys.attestor).toLowerCase()}.jsonl`));

@@ -459,6 +459,7 @@ function unusedIndex(): MessageIndex {
     listMessages: unused,
     messagesByStatus: unused,
     countByStatus: unused,
+    pruneFinishedBefore: unused,
     createBatch: unused,
     markBatch: unused,
     getBatch: unused,

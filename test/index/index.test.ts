@@ -112,6 +112,27 @@ describe.each(backends)('MessageIndex on $name', ({ name, open, cleanup }) => {
     expect(idx.backend).toBe(name);
   });
 
+  it('prunes only messages finished for good, before the cutoff, with their transitions', async () => {
+    const src = freshChain();
+    const dst = freshChain();
+    const recs = records(src, dst, 4);
+    await idx.recordSent(src, recs);
+    const [done, quarantined, failed, open] = recs.map((r) => r.id) as [Hex, Hex, Hex, Hex];
+    await idx.transition([done], 'delivered', { chain: dst });
+    await idx.transition([quarantined], 'quarantined', { reason: 'proof_invalid:x' });
+    await idx.transition([failed], 'failed', { reason: 'receiver reverted' });
+    // Before the cutoff nothing is old enough.
+    expect(await idx.pruneFinishedBefore(new Date(Date.now() - 3_600_000))).toBe(0);
+    const pruned = await idx.pruneFinishedBefore(new Date(Date.now() + 60_000));
+    expect(pruned).toBeGreaterThanOrEqual(2);
+    expect(await idx.getMessage(done)).toBeNull();
+    expect(await idx.timeline(done)).toEqual([]);
+    expect(await idx.getMessage(quarantined)).toBeNull();
+    expect((await idx.getMessage(failed))?.status).toBe('failed');
+    expect((await idx.getMessage(open))?.status).toBe('sent');
+    expect(await validationField(idx.pruneFinishedBefore(new Date('x')))).toBe('cutoff');
+  });
+
   describe('chains', () => {
     it('upserts, reads and lists registrations', async () => {
       const a = freshChain();
