@@ -10,7 +10,8 @@ import { customErrorDecoder, revertData, TxSender } from '../../src/evm/signer.t
 import { COMMITMENTS_SLOT, portArtifacts } from './artifacts.ts';
 import { mappingSlot } from './slots.ts';
 
-const REJECT_REASONS: Record<number, string> = {
+/** MessageRejected codes of QiaoPort, as the index records them (`refused_by_port:<reason>`). */
+export const REJECT_REASONS: Record<number, string> = {
   1: 'not_in_batch',
   2: 'wrong_version',
   3: 'wrong_destination',

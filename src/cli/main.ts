@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { QiaoError } from '../errors.ts';
 import { registerChains } from './commands/chains.ts';
+import { registerIndex } from './commands/index-cmd.ts';
 import { registerMessages } from './commands/messages.ts';
 import { registerProof } from './commands/proof.ts';
 import { registerStart } from './commands/start.ts';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerMessages(program);
   registerChains(program);
   registerProof(program);
+  registerIndex(program);
   return program;
 }
 
