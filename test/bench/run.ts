@@ -4,6 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchPrimitives } from './primitives.bench.ts';
+import { benchIndex } from './index.bench.ts';
 import { benchProofs, type BenchRow } from './proofs.bench.ts';
 import { benchRelay } from './relay.bench.ts';
 
@@ -38,6 +39,11 @@ export async function runBenchmarks(argv: string[]): Promise<void> {
   if (want('evm') || want('proofs')) {
     console.error('EVM proof verification…');
     rows.push(...(await benchProofs()));
+  }
+  if (want('index')) {
+    const m = argv.find((a) => a.startsWith('--index-messages='))?.split('=')[1];
+    console.error('message index (PostgreSQL and PGlite)…');
+    rows.push(...(await benchIndex(m ? { messages: Number(m), pgliteMessages: Math.max(1000, Math.floor(Number(m) / 10)) } : {})));
   }
   if (want('relay')) {
     console.error('end to end (embedded)…');

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026112500000_initial.ts';
 import * as queries from './2026112509000_queries.ts';
+import * as laneStatus from './2026112509450_lane_status.ts';
 
 /**
  * Every migration, by its timestamped name. Listed statically (no folder scan) so
@@ -9,6 +10,7 @@ import * as queries from './2026112509000_queries.ts';
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026112500000_initial': initial,
   '2026112509000_queries': queries,
+  '2026112509450_lane_status': laneStatus,
 };
 
 export const staticMigrationProvider: MigrationProvider = {
