@@ -3,6 +3,7 @@
  * with a certificate of its MSP; the policy is then evaluated over the
  * identities whose signatures verified.
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import { fail, ok, type Failure, type VerifyResult } from '../result.ts';
 import { validateIdentity, type MspSet } from './msp.ts';
 import { evaluatePolicy, type Policy, type SignedIdentity } from './policy.ts';
@@ -15,11 +16,7 @@ export interface IdentityOptions {
 }
 
 function concat(a: Uint8Array, b: Uint8Array, c?: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length + (c?.length ?? 0));
-  out.set(a, 0);
-  out.set(b, a.length);
-  if (c) out.set(c, a.length + b.length);
-  return out;
+  return c ? concatBytes(a, b, c) : concatBytes(a, b);
 }
 
 export { concat };

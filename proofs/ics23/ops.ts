@@ -4,6 +4,7 @@
  * protobuf enum is supported (the reference library 0.6.8 stops at
  * SHA512_256, so its `doHash` cannot serve the upstream unit vectors).
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import { sha256, sha512, sha512_256 } from '@noble/hashes/sha2.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import { blake2b, blake2s } from '@noble/hashes/blake2.js';
@@ -126,17 +127,8 @@ export function calculateExistenceRoot(proof: ExistenceProof, spec?: ProofSpec):
   return res;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** Concatenation of byte strings (@noble/hashes). */
+export const concat = concatBytes;
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
