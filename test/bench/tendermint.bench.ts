@@ -1,5 +1,4 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
-import protobuf from 'protobufjs';
 import { signBytesFor } from '../../proofs/tendermint/commit.ts';
 import { headerHash, validatorSetHash } from '../../proofs/tendermint/hash.ts';
 import { parseCommit, parseSignedHeader, parseValidatorSet, toHex } from '../../proofs/tendermint/parse.ts';
@@ -8,6 +7,7 @@ import { verifyCommitLight, verifySkipping } from '../../proofs/tendermint/verif
 import { makeChain, makeLightBlock, makeValidators } from '../proofs/fixtures/tendermint/chain.ts';
 import type { BenchRow } from './proofs.bench.ts';
 import { opsPerSecond } from './stats.ts';
+import { canonicalVoteType } from '../proofs/fixtures/tendermint/canonical-vote.ts';
 
 type Triple = { sig: Uint8Array; msg: Uint8Array; pub: Uint8Array };
 
@@ -134,24 +134,7 @@ export async function benchTendermint(): Promise<BenchRow[]> {
 
 /** Why the sign-bytes are encoded by hand: the same CanonicalVote through protobufjs reflection, same bytes. */
 function signBytesRow(lb: LightBlockJson): BenchRow {
-  const root = protobuf.Root.fromJSON({
-    nested: {
-      Timestamp: { fields: { seconds: { type: 'int64', id: 1 }, nanos: { type: 'int32', id: 2 } } },
-      PSH: { fields: { total: { type: 'uint32', id: 1 }, hash: { type: 'bytes', id: 2 } } },
-      BID: { fields: { hash: { type: 'bytes', id: 1 }, part_set_header: { type: 'PSH', id: 2 } } },
-      CanonicalVote: {
-        fields: {
-          type: { type: 'int32', id: 1 },
-          height: { type: 'sfixed64', id: 2 },
-          round: { type: 'sfixed64', id: 3 },
-          block_id: { type: 'BID', id: 4 },
-          timestamp: { type: 'Timestamp', id: 5 },
-          chain_id: { type: 'string', id: 6 },
-        },
-      },
-    },
-  });
-  const CV = root.lookupType('CanonicalVote');
+  const CV = canonicalVoteType();
   const commit = parseCommit(lb.signed_header.commit);
   const chainId = lb.signed_header.header.chain_id;
   const sigs = commit.signatures.filter((s) => s.flag === 2);

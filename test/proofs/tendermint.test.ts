@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
-import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { isProofFailure } from '../../proofs/result.ts';
 import { signBytesFor, tallyCommit, TWO_THIRDS } from '../../proofs/tendermint/commit.ts';
@@ -16,6 +15,7 @@ import { exitCodeOf, runVectors } from '../../src/cli/vectors/runner.ts';
 import { FORMATS } from '../../src/cli/vectors/tendermint.ts';
 import { HAVE_VECTORS, vectorPath } from '../helpers/vectors.ts';
 import { makeChain, makeLightBlock, makeValidators, providerOf, type TestValidator } from './fixtures/tendermint/chain.ts';
+import { canonicalVoteType } from './fixtures/tendermint/canonical-vote.ts';
 
 /**
  * The CometBFT light client (proofs/tendermint): chains made here with keys
@@ -133,25 +133,7 @@ describe('tendermint: adjacent and skipping verification on a chain made here', 
 });
 
 describe('tendermint: canonical vote sign-bytes', () => {
-  // An independent encoder: protobufjs from the CanonicalVote schema (cometbft/proto/tendermint/types/canonical.proto).
-  const root = protobuf.Root.fromJSON({
-    nested: {
-      Timestamp: { fields: { seconds: { type: 'int64', id: 1 }, nanos: { type: 'int32', id: 2 } } },
-      PSH: { fields: { total: { type: 'uint32', id: 1 }, hash: { type: 'bytes', id: 2 } } },
-      BID: { fields: { hash: { type: 'bytes', id: 1 }, part_set_header: { type: 'PSH', id: 2 } } },
-      CanonicalVote: {
-        fields: {
-          type: { type: 'int32', id: 1 },
-          height: { type: 'sfixed64', id: 2 },
-          round: { type: 'sfixed64', id: 3 },
-          block_id: { type: 'BID', id: 4 },
-          timestamp: { type: 'Timestamp', id: 5 },
-          chain_id: { type: 'string', id: 6 },
-        },
-      },
-    },
-  });
-  const CV = root.lookupType('CanonicalVote');
+  const CV = canonicalVoteType();
 
   it('match protobufjs for commit and nil votes, any height, round and time', () => {
     fc.assert(
