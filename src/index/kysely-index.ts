@@ -365,10 +365,19 @@ export class KyselyIndex implements MessageIndex {
       const h = asHex(f.txHash, 'txHash');
       q = q.where((eb) => eb.or([eb('src_tx_hash', '=', h), eb('dst_tx_hash', '=', h)]));
     }
-    if (f.cursor != null) q = q.where('seq', '<', decodeCursor(f.cursor, 'cursor'));
+    // With a time filter, pages run newest first by (created_at, seq), so the
+    // messages_created_at index serves the range directly: walking seq backwards
+    // would discard every newer row first (a wide `until` took 0.6 s at 1M rows).
+    // The cursor stays the last row's seq; its created_at is looked up.
+    const byTime = f.since != null || f.until != null;
+    if (f.cursor != null) {
+      const seq = decodeCursor(f.cursor, 'cursor');
+      q = byTime ? q.where(sql<boolean>`(created_at, seq) < (select m.created_at, m.seq from messages m where m.seq = ${seq})`) : q.where('seq', '<', seq);
+    }
 
     // One row more than the page tells whether another page exists.
-    const rows = await q.orderBy('seq', 'desc').limit(limit + 1).execute();
+    const ordered = byTime ? q.orderBy('created_at', 'desc').orderBy('seq', 'desc') : q.orderBy('seq', 'desc');
+    const rows = await ordered.limit(limit + 1).execute();
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

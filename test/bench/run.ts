@@ -73,7 +73,9 @@ end-to-end deliveries are counted by the destination chain's receiver contract.
 Ratios compare against the raw cost measured in the same run (keccak-256 of the same
 proof nodes; the rate at which the source chain accepted the sends).
 `;
-  await writeFile('BENCHMARKS.md', md);
   console.log(table);
+  // A partial run (--only) prints its figures but never replaces the full report.
+  if (only) return;
+  await writeFile('BENCHMARKS.md', md);
   console.log('\nwritten to BENCHMARKS.md');
 }
