@@ -30,6 +30,30 @@ export const ConfigSchema = z
         rpc: url('JSON-RPC').optional(),
         /** Blocks below the head before the attestors treat a governance block as final. */
         finalityDepth: z.number().int().min(0).max(64).default(0),
+        /** The council that governs every registry (embedded default: the hub governor key alone, no timelock). */
+        council: z
+          .object({
+            /** Seconds between a proposal reaching its threshold and its execution. */
+            delaySeconds: z.number().int().min(0).max(30 * 86_400).default(0),
+          })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({}),
+    registry: z
+      .object({
+        /** How often the hub checks whether the registries changed and commits a new snapshot (root type 2). */
+        snapshotIntervalMs: z.number().int().min(200).max(86_400_000).default(5000),
+        /** Seconds a port accepts proofs against a registry snapshot (set on ports the hub deploys). */
+        maxRootAgeSeconds: z.number().int().min(1).max(365 * 86_400).default(86_400),
+      })
+      .strict()
+      .default({}),
+    attestors: z
+      .object({
+        /** Seconds the previous attestor set's batches still deliver after a rotation (set on ports the hub deploys). */
+        rotationGraceSeconds: z.number().int().min(0).max(30 * 86_400).default(3600),
       })
       .strict()
       .default({}),
