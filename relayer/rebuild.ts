@@ -178,6 +178,8 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
       allowLocalDev: (id) => deps.allowLocalDev(id),
     };
 
+    const blockTimes = blockTimeReader();
+
     // ------------------------------------------------ messages, then proofs
     for (const [chainId, scan] of scans) {
       const { finalized } = await scan.conn.adapter.watcher.heads();
@@ -188,9 +190,10 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
         for (const [a, b] of ranges(from, finalized, maxLogRange)) {
           const found = await scan.conn.adapter.watcher.messagesIn(a, b);
           if (found.length) {
+            const times = await blockTimes(scan.provider, found.map((m) => m.height));
             await index.recordSent(
               chainId,
-              found.map((m) => ({ id: m.id, encoded: m.encoded, message: messageToJson(m.message), height: m.height, txHash: m.txHash, blockHash: m.blockHash, logIndex: m.logIndex })),
+              found.map((m) => ({ id: m.id, encoded: m.encoded, message: messageToJson(m.message), height: m.height, txHash: m.txHash, blockHash: m.blockHash, logIndex: m.logIndex, at: times.get(m.height)! })),
             );
             if (from === 0n) {
               const gaps = await index.recordLaneNonces(found.map((m) => ({ srcChain: chainId, srcPort: m.message.srcPort, dstChain: m.message.dstChain, nonce: m.message.nonce })));
@@ -249,6 +252,7 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
       const ready = known.filter((m) => m.status !== 'sent').map((m) => m.id);
       await index.transition(ready, 'committed', {
         chain: `eip155:${gov.chainId}`,
+        at: (await blockTimes(gov.provider, [b.height])).get(b.height)!,
         height: b.height,
         txHash: b.txHash,
         batchNo: b.batchNo,
@@ -343,12 +347,14 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
       const row = await index.getMessage(ev.id);
       // Only messages this index holds as verified, and for which this chain is the destination.
       if (!row || row.dstChain !== chainId || row.status === 'sent') continue;
+      // The destination block's time, so latency from a rebuilt index is chain time to chain time.
+      const at = (await blockTimes(scans.get(chainId)!.provider, [ev.height])).get(ev.height)!;
       if (ev.kind === 'delivered') {
         await index.setDstTx(ev.id, ev.txHash);
-        if ((await index.transition([ev.id], 'delivered', { chain: chainId, height: ev.height, txHash: ev.txHash })).length) s.delivered++;
+        if ((await index.transition([ev.id], 'delivered', { chain: chainId, height: ev.height, txHash: ev.txHash, at })).length) s.delivered++;
       } else if (ev.kind === 'failed') {
         await index.setDstTx(ev.id, ev.txHash);
-        if ((await index.transition([ev.id], 'failed', { chain: chainId, height: ev.height, txHash: ev.txHash, reason: ev.reason! })).length) s.failed++;
+        if ((await index.transition([ev.id], 'failed', { chain: chainId, height: ev.height, txHash: ev.txHash, reason: ev.reason!, at })).length) s.failed++;
       } else if ((await index.transition([ev.id], 'failed', { chain: chainId, reason: `refused_by_port:${ev.reason!}` })).length) s.failed++;
     }
 
@@ -433,5 +439,21 @@ function signedRootOf(iface: Interface, data: string): SignedRoot | null {
     batchNo: p.args[1] as bigint,
     root: (p.args[2] as string).toLowerCase() as Hex,
     signatures: (p.args[3] as string[]).map((s) => s.toLowerCase() as Hex),
+  };
+}
+
+/** Block timestamps by height, fetched once per block and provider (one cache per rebuild). */
+function blockTimeReader(): (provider: JsonRpcProvider, heights: readonly bigint[]) => Promise<Map<bigint, Date>> {
+  const caches = new WeakMap<JsonRpcProvider, Map<bigint, Date>>();
+  return async (provider, heights) => {
+    let cache = caches.get(provider);
+    if (!cache) caches.set(provider, (cache = new Map()));
+    for (const h of new Set(heights)) {
+      if (cache.has(h)) continue;
+      const block = await provider.getBlock(h);
+      if (!block) throw new ValidationError('height', `block ${h} is not served by the endpoint`);
+      cache.set(h, new Date(block.timestamp * 1000));
+    }
+    return cache;
   };
 }

@@ -14,9 +14,10 @@ export interface RouteInfo {
   params?: unknown;
 }
 
-interface Described {
+export interface Described {
   summary: string;
   description?: string;
+  requestBody?: { required?: boolean; content: Record<string, { schema: unknown }> };
   /** Status → [description, schema or content type]. */
   responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
 }
@@ -50,6 +51,10 @@ const ROUTES: Record<string, Described> = {
   '/messages/{id}': {
     summary: 'One message with its timeline; each transition carries the stored proof behind it.',
     responses: { '200': { description: 'The message.', content: json(ref('MessageDetail')) }, '400': ERR, '404': { description: 'Unknown id.', content: json(ref('Error')) } },
+  },
+  '/chains/{chainId}/events': {
+    summary: "A chain's registry history, oldest first: submitted, approved, suspended, frozen, re-anchored, endpoints changed (governance-chain block, time and transaction of each).",
+    responses: { '200': { description: 'Events.', content: json({ type: 'array', items: ref('RegistryEvent') }) }, '400': ERR },
   },
   '/lanes': {
     summary: 'Per lane (srcChain, dstChain): counts by status, sent→delivered latency over the last 1000 delivered, last contiguous nonce, nonce gaps.',
@@ -162,6 +167,21 @@ const COMPONENTS = {
       type: 'object',
       properties: { srcChain: str, srcPort: str, dstChain: str, expected: str, seen: str, detectedAt: { type: 'string', format: 'date-time' } },
     },
+    RegistryEvent: {
+      type: 'object',
+      properties: {
+        seq: str,
+        contract: str,
+        kind: str,
+        subject: str,
+        status: strOrNull,
+        data: { type: ['object', 'null'] },
+        blockNumber: str,
+        blockTime: { type: 'string', format: 'date-time' },
+        txHash: str,
+        logIndex: { type: 'integer' },
+      },
+    },
     LatencyBucket: {
       type: 'object',
       properties: { t: { type: 'string', format: 'date-time' }, count: { type: 'integer' }, p50: { type: 'number' }, p95: { type: 'number' } },
@@ -189,17 +209,32 @@ function parameters(schema: unknown, where: 'query' | 'path'): unknown[] {
   });
 }
 
-export function buildOpenApi(routes: readonly RouteInfo[], info: { version: string }): Record<string, unknown> {
+/** What a plugin adds to the document: described paths (by method) and component schemas. */
+export interface ApiDocs {
+  paths: Record<string, Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', Described>>>;
+  schemas?: Record<string, unknown>;
+}
+
+export function buildOpenApi(routes: readonly RouteInfo[], info: { version: string }, extra: readonly ApiDocs[] = []): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  const described = (method: string, path: string): Described | undefined => {
+    if (method === 'GET' && ROUTES[path]) return ROUTES[path];
+    for (const e of extra) {
+      const d = e.paths[path]?.[method as 'GET'];
+      if (d) return d;
+    }
+    return undefined;
+  };
   for (const r of routes) {
-    if (r.method !== 'GET') continue;
+    if (!['GET', 'POST', 'PUT', 'DELETE'].includes(r.method)) continue;
     const path = openApiPath(r.url);
-    const d = ROUTES[path] ?? { summary: `GET ${path}`, responses: { '200': { description: 'OK' } } };
+    const d = described(r.method, path) ?? { summary: `${r.method} ${path}`, responses: { '200': { description: 'OK' } } };
     const params = [...parameters(r.params, 'path'), ...parameters(r.querystring, 'query')];
     if (path === '/messages/stream') {
       params.push({ name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this transition seq.', schema: { type: 'string', pattern: '^[0-9]{1,19}$' } });
     }
-    paths[path] = { ...(paths[path] ?? {}), get: { summary: d.summary, ...(d.description ? { description: d.description } : {}), parameters: params, responses: d.responses } };
+    const op = { summary: d.summary, ...(d.description ? { description: d.description } : {}), parameters: params, ...(d.requestBody ? { requestBody: d.requestBody } : {}), responses: d.responses };
+    paths[path] = { ...(paths[path] ?? {}), [r.method.toLowerCase()]: op };
   }
   return {
     openapi: '3.1.0',
@@ -209,6 +244,6 @@ export function buildOpenApi(routes: readonly RouteInfo[], info: { version: stri
       description: 'The message index of a Qiao hub: every message on every chain, its status timeline and the proofs behind each step. Errors are `{error:{code,message,field?}}`.',
     },
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    components: COMPONENTS,
+    components: { schemas: { ...COMPONENTS.schemas, ...Object.assign({}, ...extra.map((e) => e.schemas ?? {})) } },
   };
 }

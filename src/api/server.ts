@@ -2,13 +2,14 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { NotReadyError, QiaoError, ValidationError, redactUrl } from '../errors.ts';
+import { parseChainId } from '../domain/caip.ts';
 import { asHex } from '../domain/hex.ts';
 import { lane as parseLane } from '../index/inputs.ts';
 import type { ChainRow, LaneSummary, LatencyBucket, MessageIndex, MessageRow, NonceGap, TransitionRow } from '../index/types.ts';
 import { MESSAGES_QUERY, STREAM_QUERY, toMessageFilter, toStreamFilter, type MessagesQuery, type StreamQuery } from './filters.ts';
 import { registerExplorer } from './explorer.ts';
 import { stringifyJson } from './json.ts';
-import { buildOpenApi, type RouteInfo } from './openapi.ts';
+import { buildOpenApi, type ApiDocs, type RouteInfo } from './openapi.ts';
 import { TransitionFeed, type TransitionFeedOptions } from './stream.ts';
 
 export interface ApiDeps {
@@ -19,6 +20,15 @@ export interface ApiDeps {
   stream?: TransitionFeedOptions;
   /** Shown in /docs. */
   version?: string;
+  /** More routes (registries, payments, ...), each with its OpenAPI entries. */
+  plugins?: readonly ApiPlugin[];
+}
+
+/** A group of routes registered on the hub's API, documented in /docs beside the index's own. */
+export interface ApiPlugin {
+  name: string;
+  register(app: FastifyInstance): void;
+  docs?: ApiDocs;
 }
 
 export interface HealthReport {
@@ -62,6 +72,21 @@ const LATENCY_QUERY = {
 
 const MAX_BUCKETS = 1440;
 
+const CHAIN_PARAMS = {
+  type: 'object',
+  required: ['chainId'],
+  properties: { chainId: { type: 'string', maxLength: 64, description: 'CAIP-2 chain id, e.g. eip155:10 (URL-encoded or not).' } },
+} as const;
+
+const EVENTS_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    after: { type: 'string', pattern: '^[0-9]{1,19}$', description: 'Only events after this seq (the last seq of the previous page).' },
+    limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: 'At most this many events, 1..500 (default 50).' },
+  },
+} as const;
+
 const ID_PARAMS = {
   type: 'object',
   required: ['id'],
@@ -70,7 +95,7 @@ const ID_PARAMS = {
 
 /** Builds the Fastify app without listening (tests use `app.inject`). */
 export function buildApi(deps: ApiDeps): FastifyInstance {
-  const { index, health, logger, stream: streamOptions = {}, version = '0.1.0' } = deps;
+  const { index, health, logger, stream: streamOptions = {}, version = '0.1.0', plugins = [] } = deps;
   const log = logger?.child({ component: 'api' });
   const feed = new TransitionFeed(index, streamOptions, log?.child({ component: 'api-stream' }));
 
@@ -125,6 +150,20 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return rows.map(chainView);
   });
 
+  app.get<{ Params: { chainId: string }; Querystring: { after?: string; limit?: string } }>(
+    '/chains/:chainId/events',
+    { schema: { params: CHAIN_PARAMS, querystring: EVENTS_QUERY } },
+    async (req) => {
+      const chainId = parseChainId(req.params.chainId, 'chainId').id;
+      const events = await index.registryEvents({
+        subject: chainId,
+        ...(req.query.after === undefined ? {} : { afterSeq: req.query.after }),
+        ...(req.query.limit === undefined ? {} : { limit: Number(req.query.limit) }),
+      });
+      return events;
+    },
+  );
+
   app.get<{ Querystring: MessagesQuery }>('/messages', { schema: { querystring: MESSAGES_QUERY } }, async (req) => {
     const page = await index.listMessages(toMessageFilter(req.query));
     return { items: page.items.map(messageView), nextCursor: page.nextCursor };
@@ -174,7 +213,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return rows.map(bucketView);
   });
 
-  app.get('/docs', { schema: { querystring: NO_QUERY } }, async () => buildOpenApi(routes, { version }));
+  for (const p of plugins) p.register(app);
+  const docs = plugins.flatMap((p) => (p.docs ? [p.docs] : []));
+  app.get('/docs', { schema: { querystring: NO_QUERY } }, async () => buildOpenApi(routes, { version }, docs));
 
   // The explorer adds its routes synchronously; it only awaits when serving a file.
   registerExplorer(app).catch((err: unknown) => log?.error({ err }, 'cannot register the explorer page'));

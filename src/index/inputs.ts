@@ -5,7 +5,7 @@ import { asBytes32, asHex, isHex, type Hex } from '../domain/hex.ts';
 import type { MessageJson } from '../domain/message.ts';
 import { isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from '../domain/status.ts';
 import { ValidationError } from '../errors.ts';
-import type { BatchStatus, SentRecord } from './types.ts';
+import type { BatchStatus, RegistryEvent, SentRecord } from './types.ts';
 
 /* Boundary checks for the index: every bad value is reported with the field that carries it. */
 
@@ -78,6 +78,7 @@ export interface SentRow {
   txHash: Hex;
   blockHash: Hex;
   logIndex: number;
+  at: Date | null;
 }
 
 /**
@@ -118,6 +119,33 @@ export function sentRecord(chain: string, r: SentRecord, field: string): SentRow
     txHash: asBytes32(r.txHash, `${field}.txHash`),
     blockHash: asBytes32(r.blockHash, `${field}.blockHash`),
     logIndex: integer(r.logIndex, `${field}.logIndex`, 0, 2 ** 31 - 1),
+    at: r.at === undefined ? null : date(r.at, `${field}.at`),
+  };
+}
+
+const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+export function registryEvent(e: RegistryEvent, field: string) {
+  if (typeof e !== 'object' || e === null) throw new ValidationError(field, 'must be a RegistryEvent');
+  if (typeof e.contract !== 'string' || !NAME.test(e.contract)) throw new ValidationError(`${field}.contract`, 'must be a contract name');
+  if (typeof e.kind !== 'string' || !NAME.test(e.kind)) throw new ValidationError(`${field}.kind`, 'must be an event name');
+  if (e.data !== null && (typeof e.data !== 'object' || Array.isArray(e.data))) throw new ValidationError(`${field}.data`, 'must be an object or null');
+  let data: string | null;
+  try {
+    data = e.data === null ? null : JSON.stringify(e.data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch (cause) {
+    throw new ValidationError(`${field}.data`, 'must be JSON-serializable', { cause });
+  }
+  return {
+    contract: e.contract,
+    kind: e.kind,
+    subject: text(e.subject, `${field}.subject`),
+    status: e.status === null ? null : text(e.status, `${field}.status`),
+    data,
+    block_number: int8(e.blockNumber, `${field}.blockNumber`),
+    block_time: date(e.blockTime, `${field}.blockTime`),
+    tx_hash: asBytes32(e.txHash, `${field}.txHash`),
+    log_index: integer(e.logIndex, `${field}.logIndex`, 0, 2 ** 31 - 1),
   };
 }
 

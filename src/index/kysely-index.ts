@@ -18,6 +18,7 @@ import {
   lane,
   messageIds,
   sentRecord,
+  registryEvent,
   seq,
   status,
   text,
@@ -25,7 +26,7 @@ import {
   type SentRow,
 } from './inputs.ts';
 import { applyLaneNonces } from './lanes.ts';
-import { toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionEvent, toTransitionRow } from './rows.ts';
+import { toRegistryEventRow, toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionEvent, toTransitionRow } from './rows.ts';
 import type { IndexDatabase } from './schema.ts';
 import type {
   AttestationRow,
@@ -44,6 +45,8 @@ import type {
   TransitionEvent,
   TransitionEvidence,
   TransitionRow,
+  RegistryEvent,
+  RegistryEventRow,
 } from './types.ts';
 
 // Rows per multi-row statement: PGlite pays per statement, PostgreSQL caps a statement at 65535 parameters.
@@ -113,6 +116,34 @@ function evidenceOf(e: TransitionEvidence | undefined): Evidence {
     batchNo: e.batchNo === undefined ? null : int8(e.batchNo, 'evidence.batchNo'),
     at: e.at ?? null,
   };
+}
+
+/** Changes to lane_counts gathered over one transaction, keyed by (src, dst, status). */
+class LaneDeltas {
+  readonly #d = new Map<string, number>();
+
+  add(src: string, dst: string, st: string, n: number): void {
+    const k = JSON.stringify([src, dst, st]);
+    this.#d.set(k, (this.#d.get(k) ?? 0) + n);
+  }
+
+  /**
+   * Applied once, at the end of the transaction and in key order: every writer
+   * takes counter rows in the same order after its message rows, so two writers
+   * can never wait on each other in a cycle.
+   */
+  async apply(trx: Kysely<IndexDatabase>): Promise<void> {
+    for (const k of [...this.#d.keys()].sort()) {
+      const n = this.#d.get(k)!;
+      if (n === 0) continue;
+      const [src, dst, st] = JSON.parse(k) as [string, string, string];
+      await trx
+        .insertInto('lane_counts')
+        .values({ src_chain: src, dst_chain: dst, status: st, n: String(n) })
+        .onConflict((oc) => oc.columns(['src_chain', 'dst_chain', 'status']).doUpdateSet({ n: sql<string>`lane_counts.n + excluded.n` }))
+        .execute();
+    }
+  }
 }
 
 /** The one MessageIndex implementation; the dialect decides PGlite or PostgreSQL. */
@@ -190,6 +221,7 @@ export class KyselyIndex implements MessageIndex {
 
     const fresh = new Set<string>();
     await this.#db.transaction().execute(async (trx) => {
+      const deltas = new LaneDeltas();
       for (const part of chunks([...unique.values()])) {
         const inserted = await trx
           .insertInto('messages')
@@ -213,6 +245,7 @@ export class KyselyIndex implements MessageIndex {
               src_log_index: r.logIndex,
               dst_tx_hash: null,
               batch_no: null,
+              ...(r.at ? { created_at: r.at, updated_at: r.at } : {}),
             })),
           )
           .onConflict((oc) => oc.column('id').doNothing())
@@ -232,13 +265,16 @@ export class KyselyIndex implements MessageIndex {
                 height: r.height,
                 tx_hash: r.txHash,
                 reason: null,
+                ...(r.at ? { at: r.at } : {}),
                 // Where the log sits, so the observation can be re-checked against the chain later.
                 proof: JSON.stringify({ blockHash: r.blockHash, logIndex: r.logIndex }),
               })),
           )
           .execute();
+        for (const r of part) if (isNew.has(r.id)) deltas.add(r.srcChain, r.dstChain, 'sent', 1);
         for (const id of isNew) fresh.add(id);
       }
+      await deltas.apply(trx);
     });
     const newIds = [...unique.keys()].filter((id) => fresh.has(id));
     this.#log?.debug({ chain: src, received: records.length, new: newIds.length }, 'recorded sent messages');
@@ -253,17 +289,23 @@ export class KyselyIndex implements MessageIndex {
 
     const moved = new Set<string>();
     await this.#db.transaction().execute(async (trx) => {
+      const deltas = new LaneDeltas();
       // Lock in id order so two concurrent transitions over overlapping ids cannot deadlock.
       for (const part of chunks([...list].sort())) {
         const current = await trx
           .selectFrom('messages')
-          .select(['id', 'status'])
+          .select(['id', 'status', 'src_chain', 'dst_chain'])
           .where('id', 'in', part)
           .orderBy('id')
           .forUpdate()
           .execute();
-        const movable = new Set(current.filter((r) => canTransition(r.status as MessageStatus, target)).map((r) => r.id));
+        const movableRows = current.filter((r) => canTransition(r.status as MessageStatus, target));
+        const movable = new Set(movableRows.map((r) => r.id));
         if (movable.size === 0) continue;
+        for (const r of movableRows) {
+          deltas.add(r.src_chain, r.dst_chain, r.status, -1);
+          deltas.add(r.src_chain, r.dst_chain, target, 1);
+        }
         const ordered = list.filter((id) => movable.has(id));
         await trx
           .updateTable('messages')
@@ -294,6 +336,7 @@ export class KyselyIndex implements MessageIndex {
           .execute();
         for (const id of ordered) moved.add(id);
       }
+      await deltas.apply(trx);
     });
     return list.filter((id) => moved.has(id));
   }
@@ -402,16 +445,20 @@ export class KyselyIndex implements MessageIndex {
     return this.#db.transaction().execute(async (tx) => {
       const rows = await tx
         .selectFrom('messages')
-        .select('id')
+        .select(['id', 'src_chain', 'dst_chain', 'status'])
         .where('status', 'in', [...PRUNABLE_STATUSES])
         .where('updated_at', '<', cutoff)
         .orderBy('seq', 'asc')
         .limit(limit)
+        .forUpdate()
         .execute();
       const ids = rows.map((r) => r.id);
       if (ids.length === 0) return 0;
       await tx.deleteFrom('transitions').where('message_id', 'in', ids).execute();
       await tx.deleteFrom('messages').where('id', 'in', ids).execute();
+      const deltas = new LaneDeltas();
+      for (const r of rows) deltas.add(r.src_chain, r.dst_chain, r.status, -1);
+      await deltas.apply(tx);
       return ids.length;
     });
   }
@@ -649,11 +696,8 @@ export class KyselyIndex implements MessageIndex {
   }
 
   async laneSummaries(): Promise<LaneSummary[]> {
-    const counts = await this.#db
-      .selectFrom('messages')
-      .select((eb) => ['src_chain', 'dst_chain', 'status', eb.fn.countAll<string>().as('n')])
-      .groupBy(['src_chain', 'dst_chain', 'status'])
-      .execute();
+    // Kept by every write (see LaneDeltas): a few rows, whatever the size of the index.
+    const counts = await this.#db.selectFrom('lane_counts').select(['src_chain', 'dst_chain', 'status', 'n']).where('n', '<>', '0').execute();
     const nonces = await this.#db
       .selectFrom('lane_nonces')
       .select((eb) => ['src_chain', 'dst_chain', eb.fn.max('last_nonce').as('last')])
@@ -735,6 +779,33 @@ export class KyselyIndex implements MessageIndex {
       p50: ms(row.p50),
       p95: ms(row.p95),
     }));
+  }
+
+  // ---- registry events ----
+
+  async recordRegistryEvents(events: readonly RegistryEvent[]): Promise<number> {
+    if (!Array.isArray(events)) throw new ValidationError('events', 'must be an array of RegistryEvent');
+    const rows = events.map((e, i) => registryEvent(e, `events[${i}]`));
+    let n = 0;
+    for (const part of chunks(rows)) {
+      const r = await this.#db
+        .insertInto('registry_events')
+        .values(part)
+        .onConflict((oc) => oc.columns(['tx_hash', 'log_index']).doNothing())
+        .returning('seq')
+        .execute();
+      n += r.length;
+    }
+    return n;
+  }
+
+  async registryEvents(opts: { subject?: string; afterSeq?: string; limit?: number } = {}): Promise<RegistryEventRow[]> {
+    const limit = opts.limit === undefined ? DEFAULT_PAGE : integer(opts.limit, 'limit', 1, MAX_PAGE);
+    let q = this.#db.selectFrom('registry_events').selectAll();
+    if (opts.subject !== undefined) q = q.where('subject', '=', text(opts.subject, 'subject'));
+    if (opts.afterSeq !== undefined) q = q.where('seq', '>', seq(opts.afterSeq, 'afterSeq'));
+    const rows = await q.orderBy('seq', 'asc').limit(limit).execute();
+    return rows.map(toRegistryEventRow);
   }
 
   close(): Promise<void> {

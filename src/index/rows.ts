@@ -4,8 +4,8 @@ import type { ChainId } from '../domain/caip.ts';
 import type { Hex } from '../domain/hex.ts';
 import type { MessageJson } from '../domain/message.ts';
 import type { MessageStatus } from '../domain/status.ts';
-import type { AttestationsTable, BatchesTable, ChainsTable, MessagesTable, NonceGapsTable, TransitionsTable } from './schema.ts';
-import type { AttestationRow, BatchRow, BatchStatus, ChainRow, MessageRow, NonceGap, TransitionEvent, TransitionRow } from './types.ts';
+import type { AttestationsTable, BatchesTable, ChainsTable, MessagesTable, NonceGapsTable, RegistryEventsTable, TransitionsTable } from './schema.ts';
+import type { AttestationRow, BatchRow, BatchStatus, ChainRow, MessageRow, NonceGap, RegistryEventRow, TransitionEvent, TransitionRow } from './types.ts';
 
 /*
  * Table rows to the interface's rows. Both drivers return int8/numeric as strings
@@ -126,5 +126,20 @@ export function toTransitionEvent(
     sender: r.sender,
     receiver: r.receiver,
     nonce: str(r.nonce),
+  };
+}
+
+export function toRegistryEventRow(r: Selectable<RegistryEventsTable>): RegistryEventRow {
+  return {
+    seq: str(r.seq),
+    contract: r.contract,
+    kind: r.kind,
+    subject: r.subject,
+    status: r.status,
+    data: (r.data ?? null) as Record<string, unknown> | null,
+    blockNumber: str(r.block_number),
+    blockTime: date(r.block_time),
+    txHash: r.tx_hash as Hex,
+    logIndex: r.log_index,
   };
 }

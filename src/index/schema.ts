@@ -108,6 +108,27 @@ export interface NonceGapsTable {
   detected_at: Time;
 }
 
+export interface LaneCountsTable {
+  src_chain: string;
+  dst_chain: string;
+  status: string;
+  n: Int8;
+}
+
+export interface RegistryEventsTable {
+  seq: ColumnType<string, never, never>;
+  contract: string;
+  kind: string;
+  /** What the event is about: a CAIP-2 chain id, a DID, an attestor set id. */
+  subject: string;
+  status: string | null;
+  data: Json<unknown> | null;
+  block_number: Int8;
+  block_time: Time;
+  tx_hash: string;
+  log_index: number;
+}
+
 export interface IndexDatabase {
   chains: ChainsTable;
   messages: MessagesTable;
@@ -117,4 +138,6 @@ export interface IndexDatabase {
   checkpoints: CheckpointsTable;
   lane_nonces: LaneNoncesTable;
   nonce_gaps: NonceGapsTable;
+  lane_counts: LaneCountsTable;
+  registry_events: RegistryEventsTable;
 }

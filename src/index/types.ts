@@ -55,6 +55,12 @@ export interface SentRecord {
   txHash: Hex;
   blockHash: Hex;
   logIndex: number;
+  /**
+   * When the message was sent, if known (the source block's time: a rebuild
+   * passes it so latency from a rebuilt index means something); else the time
+   * it was recorded.
+   */
+  at?: Date;
 }
 
 export interface MessageFilter {
@@ -166,6 +172,28 @@ export interface LatencyBucket {
   p95: number;
 }
 
+/** One log of a governance-chain registry, as the index keeps it (a chain's status history, set rotations, ...). */
+export interface RegistryEvent {
+  /** Which registry: `ChainRegistry`, `AttestorSet`, `Council`, ... */
+  contract: string;
+  /** The event name, e.g. `ChainStatusChanged`. */
+  kind: string;
+  /** What it is about: a CAIP-2 chain id, a DID, an attestor set id. */
+  subject: string;
+  /** The status it moved the subject to, where it has one. */
+  status: string | null;
+  data: Record<string, unknown> | null;
+  blockNumber: bigint;
+  blockTime: Date;
+  txHash: Hex;
+  logIndex: number;
+}
+
+export interface RegistryEventRow extends Omit<RegistryEvent, 'blockNumber'> {
+  seq: string;
+  blockNumber: string;
+}
+
 /**
  * The message index: one query layer over PGlite (embedded) or PostgreSQL.
  * Every write is idempotent, so a replayed job changes nothing.
@@ -229,6 +257,11 @@ export interface MessageIndex {
   laneSummaries(): Promise<LaneSummary[]>;
   /** Sent→delivered latency per minute over the last `buckets` whole minutes, the one holding `now` included (oldest first, empty minutes omitted). */
   laneLatency(srcChain: string, dstChain: string, buckets: number, now?: Date): Promise<LatencyBucket[]>;
+
+  /** Appends registry logs not yet known (idempotent on txHash + logIndex); returns how many were new. */
+  recordRegistryEvents(events: readonly RegistryEvent[]): Promise<number>;
+  /** Registry events in chain order, optionally about one subject, after `afterSeq`. */
+  registryEvents(opts?: { subject?: string; afterSeq?: string; limit?: number }): Promise<RegistryEventRow[]>;
 
   close(): Promise<void>;
 }

@@ -468,6 +468,8 @@ function unusedIndex(): MessageIndex {
     addAttestation: unused,
     attestations: unused,
     getCheckpoint: unused,
+    recordRegistryEvents: unused,
+    registryEvents: unused,
     setCheckpoint: unused,
     recordLaneNonces: unused,
     nonceGaps: unused,

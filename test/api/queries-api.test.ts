@@ -213,6 +213,35 @@ describe('issue-6 query routes over a seeded index', () => {
     expect(other.json()).toEqual([]);
   });
 
+  it("serves a chain's registry history, paged, and names a bad field", async () => {
+    const ev = (subject: string, i: number, status: string) => ({
+      contract: 'ChainRegistry',
+      kind: 'ChainStatusChanged',
+      subject,
+      status,
+      data: { chainId: subject },
+      blockNumber: BigInt(10 + i),
+      blockTime: new Date(1_700_000_000_000 + i * 1000),
+      txHash: rnd(32),
+      logIndex: 0,
+    });
+    await index.recordRegistryEvents([ev(A, 0, 'pending'), ev(B, 1, 'pending'), ev(A, 2, 'approved'), ev(A, 3, 'suspended')]);
+    const all = await app.inject({ method: 'GET', url: `/chains/${encodeURIComponent(A)}/events` });
+    expect(all.statusCode).toBe(200);
+    const rows = all.json() as { seq: string; status: string; blockNumber: string; blockTime: string }[];
+    expect(rows.map((r) => r.status)).toEqual(['pending', 'approved', 'suspended']);
+    expect(rows[1]!.blockNumber).toBe('12');
+    expect(rows[1]!.blockTime).toBe(new Date(1_700_000_002_000).toISOString());
+    const page = await app.inject({ method: 'GET', url: `/chains/${A}/events?after=${rows[0]!.seq}&limit=1` });
+    expect((page.json() as { status: string }[]).map((r) => r.status)).toEqual(['approved']);
+    const bad = await app.inject({ method: 'GET', url: '/chains/not-a-chain/events' });
+    expect(bad.statusCode).toBe(400);
+    expect((bad.json() as { error: { field: string } }).error.field).toBe('chainId');
+    const badLimit = await app.inject({ method: 'GET', url: `/chains/${A}/events?limit=0` });
+    expect(badLimit.statusCode).toBe(400);
+    expect((badLimit.json() as { error: { field: string } }).error.field).toBe('limit');
+  });
+
   describe('/docs', () => {
     it('is an OpenAPI 3.1 document listing every registered GET route and its parameters', async () => {
       const r = await app.inject({ method: 'GET', url: '/docs' });
@@ -226,7 +255,7 @@ describe('issue-6 query routes over a seeded index', () => {
         expect(doc.paths[path]?.get, path).toBeDefined();
         expect(Object.keys(doc.paths[path]!.get!.responses).some((c) => /^[23]/.test(c)), path).toBe(true);
       }
-      for (const p of ['/messages', '/messages/{id}', '/messages/stream', '/lanes', '/lanes/gaps', '/lanes/latency', '/chains', '/health', '/docs']) {
+      for (const p of ['/messages', '/messages/{id}', '/messages/stream', '/lanes', '/lanes/gaps', '/lanes/latency', '/chains', '/chains/{chainId}/events', '/health', '/docs']) {
         expect(doc.paths[p], p).toBeDefined();
       }
       const params = (p: string) => doc.paths[p]!.get!.parameters.map((x) => `${x.in}:${x.name}`);
@@ -304,3 +333,34 @@ function registeredGetRoutes(app: FastifyInstance): string[] {
   }
   return out;
 }
+
+describe('API plugins', () => {
+  it('register their routes and their OpenAPI entries beside the index routes', async () => {
+    const index = await openIndex({});
+    const app = buildApi({
+      index,
+      health: async () => ({ ok: true, governance: null, chains: [], queues: {} }),
+      plugins: [
+        {
+          name: 'echo',
+          register: (a) => {
+            a.post('/echo', async (req) => req.body);
+          },
+          docs: { paths: { '/echo': { POST: { summary: 'Echoes the body.', responses: { '200': { description: 'The body.' } } } } }, schemas: { Echo: { type: 'object' } } },
+        },
+      ],
+    });
+    try {
+      await app.ready();
+      const r = await app.inject({ method: 'POST', url: '/echo', payload: { a: 1 } });
+      expect(r.json()).toEqual({ a: 1 });
+      const doc = (await app.inject({ method: 'GET', url: '/docs' })).json() as { paths: Record<string, Record<string, { summary: string }>>; components: { schemas: Record<string, unknown> } };
+      expect(doc.paths['/echo']!.post!.summary).toBe('Echoes the body.');
+      expect(doc.components.schemas.Echo).toEqual({ type: 'object' });
+      expect(doc.components.schemas.Message).toBeDefined();
+    } finally {
+      await app.close();
+      await index.close();
+    }
+  });
+});

@@ -133,6 +133,85 @@ describe.each(backends)('MessageIndex on $name', ({ name, open, cleanup }) => {
     expect(await validationField(idx.pruneFinishedBefore(new Date('x')))).toBe('cutoff');
   });
 
+  describe('lane counters', () => {
+    it('follow sends, transitions and pruning, and agree with the messages', async () => {
+      const src = freshChain();
+      const dst = freshChain();
+      const recs = records(src, dst, 5);
+      await idx.recordSent(src, recs);
+      // A replay changes nothing.
+      await idx.recordSent(src, recs);
+      const ids = recs.map((r) => r.id);
+      await idx.transition(ids.slice(0, 4), 'verified');
+      await idx.transition(ids.slice(0, 3), 'delivered', { chain: dst });
+      // Not allowed from delivered: no move, no count change.
+      await idx.transition(ids.slice(0, 1), 'verified');
+      const lane = async () => (await idx.laneSummaries()).find((l) => l.srcChain === src && l.dstChain === dst)!;
+      expect((await lane()).counts).toMatchObject({ sent: 1, verified: 1, delivered: 3 });
+      expect((await lane()).total).toBe(5);
+      const counted = await idx.countByStatus();
+      expect(counted.delivered).toBeGreaterThanOrEqual(3);
+      await idx.pruneFinishedBefore(new Date(Date.now() + 60_000));
+      const after = await lane();
+      expect(after.counts).toMatchObject({ sent: 1, verified: 1, delivered: 0 });
+      expect(after.total).toBe(2);
+    });
+
+    it('concurrent transitions over one lane keep exact counts', async () => {
+      const src = freshChain();
+      const dst = freshChain();
+      const recs = records(src, dst, 40);
+      await idx.recordSent(src, recs);
+      const ids = recs.map((r) => r.id);
+      await Promise.all(Array.from({ length: 8 }, (_, k) => idx.transition(ids.filter((_, i) => i % 8 === k), 'verified')));
+      await Promise.all(Array.from({ length: 4 }, (_, k) => idx.transition(ids.filter((_, i) => i % 4 === k && i < 20), 'delivered', { chain: dst })));
+      const l = (await idx.laneSummaries()).find((x) => x.srcChain === src && x.dstChain === dst)!;
+      expect(l.counts).toMatchObject({ sent: 0, verified: 20, delivered: 20 });
+    });
+  });
+
+  it('keeps the send time a record carries (a rebuild passes the block time)', async () => {
+    const src = freshChain();
+    const dst = freshChain();
+    const at = new Date('2026-01-02T03:04:05.000Z');
+    const [r] = records(src, dst, 1);
+    await idx.recordSent(src, [{ ...r!, at }]);
+    expect((await idx.getMessage(r!.id))!.createdAt.getTime()).toBe(at.getTime());
+    expect((await idx.timeline(r!.id))[0]!.at.getTime()).toBe(at.getTime());
+    expect(await validationField(idx.recordSent(src, [{ ...records(src, dst, 1)[0]!, at: new Date('x') }]))).toBe('records[0].at');
+  });
+
+  describe('registry events', () => {
+    const event = (subject: string, i: number, status: string | null = 'approved') => ({
+      contract: 'ChainRegistry',
+      kind: 'ChainStatusChanged',
+      subject,
+      status,
+      data: { chainId: subject, status: '2', big: 1n },
+      blockNumber: BigInt(100 + i),
+      blockTime: new Date(1_700_000_000_000 + i * 1000),
+      txHash: rnd(32),
+      logIndex: i,
+    });
+
+    it('appends each log once and lists a subject\'s history in chain order', async () => {
+      const a = freshChain();
+      const b = freshChain();
+      const evs = [event(a, 0, 'pending'), event(b, 1, 'pending'), event(a, 2, 'approved'), event(a, 3, 'suspended')];
+      expect(await idx.recordRegistryEvents(evs)).toBe(4);
+      expect(await idx.recordRegistryEvents(evs)).toBe(0);
+      const hist = await idx.registryEvents({ subject: a });
+      expect(hist.map((e) => e.status)).toEqual(['pending', 'approved', 'suspended']);
+      expect(hist[0]).toMatchObject({ contract: 'ChainRegistry', kind: 'ChainStatusChanged', subject: a, blockNumber: '100', logIndex: 0, data: { chainId: a, status: '2', big: '1' } });
+      expect(hist[0]!.blockTime.getTime()).toBe(1_700_000_000_000);
+      const page = await idx.registryEvents({ subject: a, afterSeq: hist[0]!.seq, limit: 1 });
+      expect(page.map((e) => e.status)).toEqual(['approved']);
+      expect(await validationField(idx.recordRegistryEvents([{ ...event(a, 9), kind: 'bad kind' }]))).toBe('events[0].kind');
+      expect(await validationField(idx.recordRegistryEvents([{ ...event(a, 9), txHash: '0x12' as Hex }]))).toBe('events[0].txHash');
+      expect(await validationField(idx.registryEvents({ limit: 0 }))).toBe('limit');
+    });
+  });
+
   describe('chains', () => {
     it('upserts, reads and lists registrations', async () => {
       const a = freshChain();
