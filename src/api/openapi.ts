@@ -33,6 +33,10 @@ const ROUTES: Record<string, Described> = {
     summary: 'Hub health: per chain head, finalized height, checkpoint, lag and status; queue counts.',
     responses: { '200': { description: 'Healthy.', content: json(ref('Health')) }, '503': { description: 'Unhealthy (same body) or the check failed (error body).', content: json(ref('Health')) } },
   },
+  '/ready': {
+    summary: 'Readiness: 200 when the governance chain answers and the index serves queries, else 503 with the reasons.',
+    responses: { '200': { description: 'Ready.', content: json({ type: 'object', properties: { ready: { type: 'boolean' }, reasons: { type: 'array', items: str } } }) }, '503': { description: 'Not ready (same body).' } },
+  },
   '/chains': { summary: 'Registered chains (endpoint URLs with credentials redacted).', responses: { '200': { description: 'Chains.', content: json({ type: 'array', items: ref('Chain') }) }, '400': ERR } },
   '/messages': {
     summary: 'Messages, newest first, filtered and paged by cursor.',

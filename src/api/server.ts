@@ -145,6 +145,24 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return reply.code(report.ok ? 200 : 503).send(healthView(report));
   });
 
+  // Readiness for load balancers and orchestrators: the governance chain answers and the index serves queries.
+  app.get('/ready', { schema: { querystring: NO_QUERY } }, async (req, reply) => {
+    const reasons: string[] = [];
+    try {
+      if (!(await health()).governance) reasons.push('governance chain unreachable');
+    } catch (err) {
+      log?.warn({ err, reqId: req.id }, 'readiness: health check failed');
+      reasons.push('health check failed');
+    }
+    try {
+      await index.lastTransitionSeq();
+    } catch (err) {
+      log?.warn({ err, reqId: req.id }, 'readiness: index unavailable');
+      reasons.push('index unavailable');
+    }
+    return reply.code(reasons.length ? 503 : 200).send({ ready: reasons.length === 0, reasons });
+  });
+
   app.get('/chains', { schema: { querystring: NO_QUERY } }, async () => {
     const rows = await index.listChains();
     return rows.map(chainView);
