@@ -221,6 +221,20 @@ describe.skipIf(!HAVE_CHROMIUM)('explorer page in headless Chromium', () => {
     ids.failed = await send(index, B, A, 1n, ['verified', 'committed', 'attested', 'failed']);
     ids.sent = await send(index, A, B, 3n, []);
 
+    const evTx = (i: number) => `0x${String(i).padStart(64, '0')}` as Hex;
+    await index.recordRegistryEvents(
+      (['pending', 'approved', 'suspended'] as const).map((status, i) => ({
+        contract: 'ChainRegistry',
+        kind: 'ChainStatusChanged',
+        subject: A,
+        status,
+        data: { chainId: A },
+        blockNumber: BigInt(3 + i),
+        blockTime: new Date(Date.UTC(2026, 10, 25, 9, 0, i)),
+        txHash: evTx(i + 1),
+        logIndex: 0,
+      })),
+    );
     app = buildApi({ index, health: async () => health });
     await registerExplorer(app);
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -421,6 +435,18 @@ describe.skipIf(!HAVE_CHROMIUM)('explorer page in headless Chromium', () => {
     expect(rowA).toContain('117');
     expect(rowA).toContain('local-dev');
     expect(await page.locator('#view-chains').innerText()).toContain(GOV);
+    // A chain's registry history opens under the table.
+    const hist = page.locator(`details[data-history="${A}"]`);
+    await hist.locator('summary').click();
+    await expect.poll(() => hist.locator('tbody tr').count(), { timeout: 10_000 }).toBe(3);
+    const rows = await hist.locator('tbody tr').allInnerTexts();
+    expect(rows[0]).toContain('pending');
+    expect(rows[1]).toContain('approved');
+    expect(rows[2]).toContain('suspended');
+    expect(rows[1]).toContain('2026-11-25 09:00:01');
+    const other = page.locator(`details[data-history="${B}"]`);
+    await other.locator('summary').click();
+    await expect.poll(() => other.innerText(), { timeout: 10_000 }).toContain('No registry events recorded');
     await page.screenshot({ path: '/tmp/qiao-explorer-chains.png', fullPage: true });
   });
 

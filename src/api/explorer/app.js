@@ -781,6 +781,50 @@ function chainStatusBadge(status) {
   return h('span', { class: `pill ${cls}`, text: s });
 }
 
+/** A chain's registry events (submitted, approved, suspended, ...), fetched when the reader opens it. */
+function chainHistory(id) {
+  const body = h('div', { class: 'history-body' }, h('p', { class: 'muted', text: 'Loading…' }));
+  const box = h('details', { class: 'history', 'data-history': id }, h('summary', { text: id }), body);
+  let loaded = false;
+  box.addEventListener('toggle', async () => {
+    if (!box.open || loaded) return;
+    loaded = true;
+    try {
+      const events = await getJson(`/chains/${encodeURIComponent(id)}/events?limit=500`);
+      if (!Array.isArray(events) || events.length === 0) {
+        body.replaceChildren(h('p', { class: 'muted', text: 'No registry events recorded for this chain.' }));
+        return;
+      }
+      body.replaceChildren(
+        h(
+          'table',
+          { class: 'grid compact' },
+          thead(['Time (UTC)', 'Event', 'Status', 'Governance block', 'Transaction'], ['Governance block']),
+          h(
+            'tbody',
+            {},
+            events.map((e) =>
+              h(
+                'tr',
+                {},
+                h('td', { text: utc(e.blockTime) }),
+                h('td', { text: dash(e.kind) }),
+                h('td', {}, e.status ? chainStatusBadge(e.status) : dash(null)),
+                h('td', { class: 'num', text: dash(e.blockNumber) }),
+                h('td', { class: 'mono', title: e.txHash, text: short(e.txHash, 10, 6) }),
+              ),
+            ),
+          ),
+        ),
+      );
+    } catch (err) {
+      loaded = false;
+      body.replaceChildren(h('p', { class: 'error', text: `Registry history not available: ${errorText(err)}` }));
+    }
+  });
+  return box;
+}
+
 function chainsView() {
   const section = $('#view-chains');
   let token = 0;
@@ -840,6 +884,8 @@ function chainsView() {
         ),
       );
     }
+
+    if (ids.length > 0) parts.push(h('h3', { text: 'Registry history' }), ...ids.map((id) => chainHistory(id)));
 
     const queues = report && report.queues && typeof report.queues === 'object' ? Object.entries(report.queues) : [];
     if (queues.length > 0) {
