@@ -17,6 +17,10 @@ import { commitJob, requestCommit } from './stages/commit.ts';
 import { deliverJob } from './stages/deliver.ts';
 import { observeOnce } from './stages/observe.ts';
 import { verifyJob } from './stages/verify.ts';
+import { AttestorSetClient } from '../src/governance/attestor-set.ts';
+import { SnapshotLogClient } from '../src/governance/snapshots.ts';
+import { RotationCarrier } from './roots/rotation.ts';
+import { SnapshotPipeline, type SnapshotSettings } from './roots/snapshots.ts';
 
 export interface RelayerDeps {
   index: MessageIndex;
@@ -29,6 +33,8 @@ export interface RelayerDeps {
   adapterFactories: Record<ChainFamily, AdapterFactory>;
   adapterContext: Omit<AdapterContext, 'logger'>;
   allowLocalDev(chainId: string): boolean;
+  /** Registry snapshots (root type 2): off until the hub gives a registry reader. */
+  snapshots?: SnapshotSettings;
 }
 
 interface Watcher {
@@ -44,6 +50,9 @@ export class Relayer {
   readonly ctx: StageContext;
   private stopped = false;
   private connecting = new Map<string, Promise<void>>();
+  private readonly rotation: RotationCarrier;
+  private snapshots: SnapshotPipeline | null = null;
+  private readonly roots: Watcher[] = [];
 
   private constructor(private readonly deps: RelayerDeps) {
     this.queues = {
@@ -63,6 +72,24 @@ export class Relayer {
       logger: deps.logger,
       allowLocalDev: (id) => deps.allowLocalDev(id),
     };
+    this.rotation = new RotationCarrier(this.ctx, new AttestorSetClient(deps.gov));
+    if (deps.snapshots) this.enableSnapshots(deps.snapshots);
+  }
+
+  /** Runs another attestor key in this hub (e.g. a member of a newly proposed set). */
+  addAttestor(a: Attestor): void {
+    if (this.deps.attestors.some((x) => x.address.toLowerCase() === a.address.toLowerCase())) return;
+    this.deps.attestors.push(a);
+  }
+
+  /** How far the snapshot job has compared the registries (null while snapshots are off). */
+  snapshotProgress(): { checkedThrough: bigint } | null {
+    return this.snapshots ? { checkedThrough: this.snapshots.checkedThrough } : null;
+  }
+
+  /** Starts committing, attesting and delivering registry snapshots (idempotent: the last settings win). */
+  enableSnapshots(settings: SnapshotSettings): void {
+    this.snapshots = new SnapshotPipeline(this.ctx, new SnapshotLogClient(this.deps.gov), settings);
   }
 
   static async start(deps: RelayerDeps): Promise<Relayer> {
@@ -76,6 +103,11 @@ export class Relayer {
       r.queues.deliver.process((job) => deliverJob(r.ctx, job), { concurrency: c }),
     );
     await r.recover();
+    // Separate loops: a failing hand-over never holds up snapshots, nor the reverse.
+    r.roots.push(
+      r.loop('attestor-set hand-over', () => r.rotation.step()),
+      r.loop('registry snapshot', async () => r.snapshots?.step()),
+    );
     return r;
   }
 
@@ -164,6 +196,14 @@ export class Relayer {
   }
 
   private watch(chain: ConnectedChain, logger: Logger): Watcher {
+    return this.loop('watch', async () => observeOnce(this.ctx, chain), logger);
+  }
+
+  /**
+   * Runs `step` every poll interval (at once again when it reports more work),
+   * backing off exponentially while it fails.
+   */
+  private loop(what: string, step: () => Promise<boolean | void>, logger: Logger = this.deps.logger): Watcher {
     let running = true;
     let wake: (() => void) | null = null;
     let failures = 0;
@@ -171,11 +211,11 @@ export class Relayer {
       while (running) {
         let behind = false;
         try {
-          behind = await observeOnce(this.ctx, chain);
+          behind = (await step()) === true;
           failures = 0;
         } catch (err) {
           failures++;
-          logger.warn({ err, failures }, 'watcher step failed; retrying');
+          logger.warn({ err, failures }, `${what} step failed; retrying`);
         }
         if (!running) break;
         if (behind) continue;
@@ -201,6 +241,7 @@ export class Relayer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    await Promise.all(this.roots.map((w) => w.stop()));
     await Promise.all([...this.connecting.values()]);
     await Promise.all([...this.watchers.values()].map((w) => w.stop()));
     await Promise.all(this.workers.map((w) => w.close()));

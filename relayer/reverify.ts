@@ -6,6 +6,7 @@ import type { ChainRegistration } from '../src/domain/chain.ts';
 import type { Hex } from '../src/domain/hex.ts';
 import { MessageTree } from '../src/domain/merkle.ts';
 import { decodeMessage, messageId } from '../src/domain/message.ts';
+import { AttestorSetClient } from '../src/governance/attestor-set.ts';
 import type { GovernanceClient } from '../src/governance/client.ts';
 import { makeProvider } from '../src/evm/provider.ts';
 import type { MessageDetail } from '../src/api/client.ts';
@@ -113,8 +114,9 @@ export async function reverifyMessage(
       const pr = attested.proof as { setId?: string; threshold?: number; signatures?: { attestor: string; signature: Hex }[] } | null;
       if (!pr?.signatures || !batch) step('attested', false, batch ? 'no stored signatures' : 'no committed batch to check signatures against');
       else {
-        const set = await gov.attestors();
         const setId = BigInt(pr.setId ?? '0');
+        // Any set the AttestorSet ever activated is in its history; contracts from before it was kept know only the current one.
+        const set = (await new AttestorSetClient(gov).handOver(setId).catch(() => null)) ?? (await gov.attestors());
         const members = new Set(setId === set.setId ? set.members.map((x) => getAddress(x)) : []);
         const threshold = setId === set.setId ? set.threshold : (pr.threshold ?? Number.MAX_SAFE_INTEGER);
         const signers = new Set<string>();

@@ -68,6 +68,8 @@ export const ConfigSchema = z
       .object({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(7878),
+        /** API keys for audited registry reads: key id -> sha256 hex of its secret (`qiao` never stores secrets). */
+        keys: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'key ids are 1-64 of [A-Za-z0-9._-]'), z.string().regex(/^[0-9a-f]{64}$/, 'must be the sha256 hex of the secret')).default({}),
       })
       .strict()
       .default({}),

@@ -1,5 +1,22 @@
 import { Contract, Interface, getAddress, type JsonRpcProvider, type Log } from 'ethers';
-import type { AdapterContext, ChainAdapter, ChainHeads, CommitmentProver, DeliveryBatch, DeliveryOutcome, MessageDeliverer, MessageWatcher, ObservedMessage, Receipt, SourceProof } from '../../src/domain/adapter.ts';
+import type {
+  AdapterContext,
+  AttestorRotation,
+  ChainAdapter,
+  ChainHeads,
+  CommitmentProver,
+  DeliveryBatch,
+  DeliveryOutcome,
+  MessageDeliverer,
+  MessageWatcher,
+  ObservedMessage,
+  PortAttestorState,
+  PortRegistryRoot,
+  PortTx,
+  Receipt,
+  RegistryRootDelivery,
+  SourceProof,
+} from '../../src/domain/adapter.ts';
 import { parseEvmChainId, type ChainId } from '../../src/domain/caip.ts';
 import type { ChainRegistration } from '../../src/domain/chain.ts';
 import type { Hex } from '../../src/domain/hex.ts';
@@ -145,7 +162,82 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     return ok ? { ...base, status: 'delivered' } : { ...base, status: 'failed', reason: decodeReason(parsed.args[2] as string) };
   }
 
+  const decodePortError = customErrorDecoder(iface);
+
+  /** Sends a port call, simulated first so a refusal surfaces as the port's named error. */
+  async function portCall(fn: string, args: unknown[]): Promise<PortTx> {
+    if (!sender) throw new ConfigError('relayerKey', `no relayer key to send to the port on ${chainId}`);
+    const data = iface.encodeFunctionData(fn, args);
+    const named = (err: unknown) => {
+      const d = revertData(err);
+      const decoded = d ? decodePortError(d) : null;
+      return decoded
+        ? new ContractRevertError(decoded.name, `${fn} reverted on ${chainId}: ${decoded.name}(${decoded.args.map(String).join(', ')})`, { cause: err, data: { args: decoded.args.map(String) } })
+        : null;
+    };
+    try {
+      await primary.estimateGas({ from: sender.address, to: port, data });
+    } catch (err) {
+      throw named(err) ?? new RpcError(primaryUrl, `${fn} simulation failed`, { cause: err });
+    }
+    try {
+      const r = await sender.send({ to: port, data }, decodePortError);
+      return { txHash: r.hash.toLowerCase() as Hex, height: BigInt(r.blockNumber) };
+    } catch (err) {
+      throw named(err) ?? err;
+    }
+  }
+
+  /** An older port has no rotationGraceSeconds(): the call reverts without data. */
+  async function followsRoots(): Promise<boolean> {
+    try {
+      await primary.call({ to: port, data: iface.encodeFunctionData('rotationGraceSeconds', []) });
+      return true;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'CALL_EXCEPTION' && !revertData(err)) {
+        logger.warn({ port }, 'this port predates attestor-set hand-overs and registry roots: it keeps its set until its admin changes it');
+        return false;
+      }
+      throw new RpcError(primaryUrl, 'probing the port failed', { cause: err });
+    }
+  }
+
+  const read = <T>(fn: string, ...args: unknown[]) => rpc(primaryUrl, fn, () => portContract.getFunction(fn)(...args) as Promise<T>);
+
+  /** Hand-overs and registry roots: only ports deployed since they exist have them. */
+  const roots: Required<Pick<MessageDeliverer, 'attestorState' | 'rotateAttestors' | 'registryRoot' | 'acceptRegistryRoot'>> = {
+    async attestorState(): Promise<PortAttestorState> {
+      const [setId, threshold, members, previousSetId, previousThreshold, validUntil, block] = await Promise.all([
+        read<bigint>('setId'),
+        read<bigint>('threshold'),
+        read<string[]>('attestors'),
+        read<bigint>('previousSetId'),
+        read<bigint>('previousThreshold'),
+        read<bigint>('previousValidUntil'),
+        rpc(primaryUrl, 'eth_getBlockByNumber', () => primary.getBlock('latest')),
+      ]);
+      return {
+        setId,
+        threshold: Number(threshold),
+        members: members.map((m) => getAddress(m)),
+        previous: previousSetId === 0n ? null : { setId: previousSetId, threshold: Number(previousThreshold), validUntil },
+        now: BigInt(block?.timestamp ?? 0),
+      };
+    },
+    async rotateAttestors(r: AttestorRotation): Promise<PortTx> {
+      return portCall('rotateAttestors', [r.newSetId, r.members, r.threshold, r.signatures]);
+    },
+    async registryRoot(): Promise<PortRegistryRoot> {
+      const [snapshotNo, treeRoot, takenAt] = await read<[bigint, string, bigint]>('registryRootInfo');
+      return { snapshotNo, treeRoot: treeRoot.toLowerCase() as Hex, takenAt };
+    },
+    async acceptRegistryRoot(r: RegistryRootDelivery): Promise<PortTx> {
+      return portCall('acceptRegistryRoot', [r.setId, r.snapshotNo, r.treeRoot, r.takenAt, r.signatures]);
+    },
+  };
+
   const deliverer: MessageDeliverer = {
+    ...((await followsRoots()) ? roots : {}),
     receiptOf,
     async deliver(batch: DeliveryBatch): Promise<DeliveryOutcome[]> {
       if (!sender) throw new ConfigError('relayerKey', `no relayer key to deliver on ${chainId}`);
@@ -170,7 +262,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
       } catch (err) {
         const d = revertData(err);
         const decoded = d ? decode(d) : null;
-        if (decoded) throw new ContractRevertError(decoded.name, `deliverBatch reverted on ${chainId}: ${decoded.name}`, { cause: err });
+        if (decoded) throw new ContractRevertError(decoded.name, `deliverBatch reverted on ${chainId}: ${decoded.name}`, { cause: err, data: { args: decoded.args.map(String) } });
         throw err;
       }
       const seen = new Set<string>();

@@ -7,13 +7,29 @@ export interface PortDeployment {
   port: string;
 }
 
+export interface PortSettings {
+  chainId: ChainId;
+  govChainId: bigint;
+  messageLog: string;
+  attestors: string[];
+  threshold: number;
+  setId: bigint;
+  /** Seconds the previous attestor set still signs deliveries after a hand-over (config `attestors.rotationGraceSeconds`). */
+  rotationGraceSeconds?: number;
+  /** Seconds a registry snapshot stays usable for proofs (config `registry.maxRootAgeSeconds`). */
+  maxRegistryAge?: number;
+}
+
+export const DEFAULT_ROTATION_GRACE_SECONDS = 3600;
+export const DEFAULT_MAX_REGISTRY_AGE = 86_400;
+
 export async function deployPort(
   sender: TxSender,
   artifacts: PortArtifacts,
-  { chainId, govChainId, messageLog, attestors, threshold, setId }: { chainId: ChainId; govChainId: bigint; messageLog: string; attestors: string[]; threshold: number; setId: bigint },
+  { chainId, govChainId, messageLog, attestors, threshold, setId, rotationGraceSeconds = DEFAULT_ROTATION_GRACE_SECONDS, maxRegistryAge = DEFAULT_MAX_REGISTRY_AGE }: PortSettings,
 ): Promise<string> {
   const f = new ContractFactory(artifacts.QiaoPort.abi as never, artifacts.QiaoPort.bytecode, sender.signer);
-  const c = await f.deploy(chainId, govChainId, messageLog, attestors, threshold, setId);
+  const c = await f.deploy(chainId, govChainId, messageLog, attestors, threshold, setId, rotationGraceSeconds, maxRegistryAge);
   await c.waitForDeployment();
   return c.getAddress();
 }

@@ -1,13 +1,41 @@
 import type { DeliveryItem } from '../../src/domain/adapter.ts';
+import type { Hex } from '../../src/domain/hex.ts';
 import { MessageTree } from '../../src/domain/merkle.ts';
 import { ContractRevertError, NotReadyError, UnrecoverableError, findCause } from '../../src/errors.ts';
 import type { StageContext } from '../context.ts';
 import { DeliverJob, parseJob } from '../jobs.ts';
 import { currentSignatures } from './attest.ts';
 import type { Job } from '../queue/types.ts';
+import { signaturesForPort, type SignedBy } from '../roots/signatures.ts';
+import type { ConnectedChain } from '../context.ts';
 
-/** Port errors that no retry can fix: the attestation does not match the port's attestor set. */
-const FATAL_REVERTS = new Set(['NotEnoughSignatures', 'WrongSetId', 'LengthMismatch']);
+/**
+ * Port errors that no retry can fix. WrongSetId is not among them: the port may
+ * still wait for a hand-over, or a grace window may just have closed (the next
+ * try picks the signatures the port accepts then).
+ */
+const FATAL_REVERTS = new Set(['NotEnoughSignatures', 'LengthMismatch']);
+
+/**
+ * The signatures the destination port accepts now. When it accepts none of the
+ * stored ones, either the port still waits for a set hand-over (the roots loop
+ * carries it) or the batch was signed by a set the port no longer takes: the
+ * attest stage is asked to collect the current set's signatures.
+ */
+async function signaturesFor(ctx: StageContext, chain: ConnectedChain, batchNo: bigint): Promise<SignedBy> {
+  const rows = await ctx.index.attestations(batchNo, 1);
+  const state = await chain.adapter.deliverer.attestorState?.();
+  const set = await ctx.gov.attestors();
+  if (!state) {
+    // A port without hand-over support: the governance chain's current set only.
+    return { setId: set.setId, signatures: (await currentSignatures(ctx, batchNo, set)).map((a) => a.signature as Hex) };
+  }
+  const picked = signaturesForPort(rows, state);
+  if (picked) return picked;
+  if (state.setId < set.setId) throw new NotReadyError(`the port on ${chain.registration.chainId} holds attestor set ${state.setId}; waiting for the hand-over to set ${set.setId}`, 1000);
+  await ctx.queues.attest.add('attest', { batchNo: batchNo.toString() }, { jobId: `attest:${batchNo}:set:${set.setId}`, attempts: ctx.settings.attempts });
+  throw new NotReadyError(`batch ${batchNo} needs signatures of attestor set ${set.setId} for ${chain.registration.chainId}`, 1000);
+}
 
 /**
  * Delivers a batch's messages for one destination chain. The port refuses
@@ -21,19 +49,20 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
   if (!chain) throw new NotReadyError(`destination ${dstChain} is not connected`, 5000);
   const batch = await ctx.index.getBatch(batchNo);
   if (!batch || batch.status !== 'attested') throw new NotReadyError(`batch ${bn} is not attested yet`, 1000);
-  const set = await ctx.gov.attestors();
-  const signatures = (await currentSignatures(ctx, batchNo, set)).map((a) => a.signature);
   const rows = (await ctx.index.getMessages(batch.ids)).filter((r) => r.dstChain === dstChain && r.status === 'attested');
   if (rows.length === 0) return;
+  const signed = await signaturesFor(ctx, chain, batchNo);
   const tree = MessageTree.of(batch.ids);
   for (let i = 0; i < rows.length; i += ctx.settings.deliverChunk) {
     const items: DeliveryItem[] = rows.slice(i, i + ctx.settings.deliverChunk).map((r) => ({ id: r.id, encoded: r.encoded, proof: tree.proof(r.id) }));
     let outcomes;
     try {
-      outcomes = await chain.adapter.deliverer.deliver({ rootType: 1, setId: set.setId, batchNo, root: batch.root, signatures, items });
+      outcomes = await chain.adapter.deliverer.deliver({ rootType: 1, setId: signed.setId, batchNo, root: batch.root, signatures: signed.signatures, items });
     } catch (err) {
       const revert = findCause(err, ContractRevertError);
       if (revert && FATAL_REVERTS.has(revert.errorName)) throw new UnrecoverableError(`the port on ${dstChain} refused batch ${bn}: ${revert.errorName}`, { cause: err });
+      // The port's set moved between the read and the call (a hand-over, a grace window closing).
+      if (revert?.errorName === 'WrongSetId') throw new NotReadyError(`the port on ${dstChain} no longer takes set ${signed.setId} for batch ${bn}`, 500, { cause: err });
       throw err;
     }
     for (const o of outcomes) {

@@ -1,9 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { QiaoError } from '../errors.ts';
 import { registerChains } from './commands/chains.ts';
+import { registerCredit } from './commands/credit-cmd.ts';
+import { registerGovernance } from './commands/governance-cmd.ts';
+import { registerIdentity } from './commands/identity-cmd.ts';
 import { registerIndex } from './commands/index-cmd.ts';
+import { registerIssuers } from './commands/issuers-cmd.ts';
 import { registerMessages } from './commands/messages.ts';
 import { registerProof } from './commands/proof.ts';
+import { registerRegistry } from './commands/registry-cmd.ts';
 import { registerStart } from './commands/start.ts';
 
 export function buildProgram(): Command {
@@ -15,8 +20,13 @@ export function buildProgram(): Command {
   registerStart(program);
   registerMessages(program);
   registerChains(program);
+  registerGovernance(program);
   registerProof(program);
   registerIndex(program);
+  registerRegistry(program);
+  registerIdentity(program);
+  registerIssuers(program);
+  registerCredit(program);
   return program;
 }
 

@@ -58,6 +58,7 @@ export interface DeliveryItem {
 
 export interface DeliveryBatch {
   rootType: 1;
+  /** The set that signed (the port's current set, or its previous one within the grace window). */
   setId: bigint;
   batchNo: bigint;
   root: Hex;
@@ -78,10 +79,53 @@ export interface Receipt {
   reason?: string;
 }
 
+/** The attestor sets a destination port accepts now. */
+export interface PortAttestorState {
+  setId: bigint;
+  threshold: number;
+  members: string[];
+  /** The set before the port's last hand-over; its signatures count while `now <= validUntil`. */
+  previous: { setId: bigint; threshold: number; validUntil: bigint } | null;
+  /** The port chain's latest block time (seconds), the clock the grace window runs on. */
+  now: bigint;
+}
+
+/** A signed hand-over to the next attestor set (root type 3, batchNo = newSetId), signed by the port's current set. */
+export interface AttestorRotation {
+  newSetId: bigint;
+  members: string[];
+  threshold: number;
+  signatures: Hex[];
+}
+
+/** The registry snapshot a port holds; snapshotNo 0 = none yet. */
+export interface PortRegistryRoot {
+  snapshotNo: bigint;
+  treeRoot: Hex;
+  takenAt: bigint;
+}
+
+/** An attested registry snapshot (root type 2) for a port. */
+export interface RegistryRootDelivery extends PortRegistryRoot {
+  setId: bigint;
+  signatures: Hex[];
+}
+
+export interface PortTx {
+  txHash: Hex;
+  height: bigint;
+}
+
 export interface MessageDeliverer {
   /** Delivers what has no receipt yet; items already received come back with their receipt. */
   deliver(batch: DeliveryBatch): Promise<DeliveryOutcome[]>;
   receiptOf(id: Hex): Promise<Receipt | null>;
+  /** Ports that follow attestor-set hand-overs: which sets they accept now. */
+  attestorState?(): Promise<PortAttestorState>;
+  rotateAttestors?(r: AttestorRotation): Promise<PortTx>;
+  /** Ports that hold registry snapshots for contracts on their chain. */
+  registryRoot?(): Promise<PortRegistryRoot>;
+  acceptRegistryRoot?(r: RegistryRootDelivery): Promise<PortTx>;
 }
 
 export interface ChainAdapter {

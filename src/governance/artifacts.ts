@@ -2,15 +2,18 @@ import { join } from 'node:path';
 import { compileSolidity, CONTRACT_DIRS, type CompiledContract } from './solc.ts';
 
 export interface GovernanceArtifacts {
+  Council: CompiledContract;
   ChainRegistry: CompiledContract;
   AttestorSet: CompiledContract;
   MessageLog: CompiledContract;
 }
 
+const NAMES = ['Council', 'ChainRegistry', 'AttestorSet', 'MessageLog'] as const;
+
 export async function governanceArtifacts(opts: { cacheDir?: string } = {}): Promise<GovernanceArtifacts> {
   const out = await compileSolidity(
-    ['ChainRegistry', 'AttestorSet', 'MessageLog'].map((n) => join(CONTRACT_DIRS.governance, `${n}.sol`)),
+    NAMES.map((n) => join(CONTRACT_DIRS.governance, `${n}.sol`)),
     opts,
   );
-  return { ChainRegistry: out.ChainRegistry!, AttestorSet: out.AttestorSet!, MessageLog: out.MessageLog! };
+  return { Council: out.Council!, ChainRegistry: out.ChainRegistry!, AttestorSet: out.AttestorSet!, MessageLog: out.MessageLog! };
 }

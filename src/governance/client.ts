@@ -3,15 +3,20 @@ import type { ChainRegistration, ChainStatus, FinalityRule } from '../domain/cha
 import { CHAIN_FAMILIES, LIGHT_CLIENT_TYPES } from '../domain/chain.ts';
 import { parseChainId } from '../domain/caip.ts';
 import { asHex, type Hex } from '../domain/hex.ts';
-import { ContractRevertError, ValidationError } from '../errors.ts';
-import { customErrorDecoder, revertData, type TxSender } from '../evm/signer.ts';
+import { ValidationError } from '../errors.ts';
+import type { TxSender } from '../evm/signer.ts';
 import type { GovernanceArtifacts } from './artifacts.ts';
+import { decoderOf, sendChecked, simulateAs } from './checked-send.ts';
+import type { GovernPath, GovernResult } from './govern.ts';
 
 export interface GovernanceAddresses {
   chainRegistry: string;
   attestorSet: string;
   messageLog: string;
 }
+
+export const CHAIN_ACTIONS = ['approve', 'suspend', 'freeze', 'retire'] as const;
+export type ChainAction = (typeof CHAIN_ACTIONS)[number];
 
 const STATUS: ChainStatus[] = ['pending', 'pending', 'approved', 'suspended', 'frozen', 'retired'];
 
@@ -23,7 +28,8 @@ export interface OnChainBatch {
 
 /**
  * Typed access to the governance contracts. Reads go through `provider`;
- * writes through the given sender (each role its own key).
+ * operator writes through the given sender (each role its own key); every
+ * governor-only write through a GovernPath (the council, or a plain key).
  */
 export class GovernanceClient {
   readonly registry: Contract;
@@ -47,19 +53,21 @@ export class GovernanceClient {
     this.messageLog = new Contract(addresses.messageLog, this.interfaces.messageLog, provider);
   }
 
-  private async write(sender: TxSender, contract: Contract, iface: Interface, fn: string, args: unknown[]): Promise<TransactionReceipt> {
-    const data = iface.encodeFunctionData(fn, args);
-    const to = await contract.getAddress();
-    // estimateGas surfaces custom-error reverts before anything is sent.
-    try {
-      await this.provider.estimateGas({ from: sender.address, to, data });
-    } catch (cause) {
-      const d = revertData(cause);
-      const decoded = d ? customErrorDecoder(iface)(d) : null;
-      if (decoded) throw new ContractRevertError(decoded.name, `${fn} reverted: ${decoded.name}(${decoded.args.map(String).join(', ')})`, { cause });
-      throw cause;
-    }
-    return sender.send({ to, data }, customErrorDecoder(iface));
+  private write(sender: TxSender, contract: Contract, iface: Interface, fn: string, args: unknown[]): Promise<TransactionReceipt> {
+    return sendChecked(this.provider, sender, contract.target as string, iface.encodeFunctionData(fn, args), fn, decoderOf([iface]));
+  }
+
+  /**
+   * A governor-only call, through the governance path. It is first run as the
+   * governor (eth_call), so a call that would fail (unknown chain, bad
+   * transition, not the governor) is refused with the contract's own error
+   * before any proposal is made.
+   */
+  private async govern(path: GovernPath, contract: Contract, iface: Interface, fn: string, args: unknown[], description: string, { emergency = false } = {}): Promise<GovernResult> {
+    const to = contract.target as string;
+    const data = iface.encodeFunctionData(fn, args) as Hex;
+    await simulateAs(this.provider, path.governor, to, data, fn, decoderOf([iface]));
+    return emergency ? path.emergency(to, data, description) : path.execute(to, data, description);
   }
 
   // ------------------------------------------------------------------ registry
@@ -82,9 +90,22 @@ export class GovernanceClient {
     ]);
   }
 
-  async setChainStatus(sender: TxSender, chainId: string, action: 'approve' | 'suspend' | 'freeze' | 'retire'): Promise<TransactionReceipt> {
+  /**
+   * Governance moves a chain: approve, suspend, freeze or retire. Suspend and
+   * freeze may take the emergency path (smaller threshold, no timelock).
+   */
+  async setChainStatus(path: GovernPath, chainId: string, action: ChainAction, { emergency = false }: { emergency?: boolean } = {}): Promise<GovernResult> {
     parseChainId(chainId, 'chainId');
-    return this.write(sender, this.registry, this.interfaces.registry, action, [chainId]);
+    if (!CHAIN_ACTIONS.includes(action)) throw new ValidationError('action', `must be one of ${CHAIN_ACTIONS.join(', ')}`);
+    if (emergency && action !== 'suspend' && action !== 'freeze') throw new ValidationError('emergency', `the emergency path only suspends or freezes, not ${action}`);
+    return this.govern(path, this.registry, this.interfaces.registry, action, [chainId], `${action} ${chainId}`, { emergency });
+  }
+
+  /** A suspended or frozen chain back to approved, from a new light-client trust root. */
+  async reanchorChain(path: GovernPath, chainId: string, trustRoot: Hex): Promise<GovernResult> {
+    parseChainId(chainId, 'chainId');
+    const root = asHex(trustRoot, 'trustRoot');
+    return this.govern(path, this.registry, this.interfaces.registry, 'reanchor', [chainId, root], `reanchor ${chainId}`);
   }
 
   async updateEndpoints(sender: TxSender, chainId: string, endpoints: string[]): Promise<TransactionReceipt> {
@@ -128,8 +149,8 @@ export class GovernanceClient {
     return this.write(sender, this.messageLog, this.interfaces.messageLog, 'commitBatch', [batchNo, root, ids]);
   }
 
-  async setCommitter(sender: TxSender, committer: string, allowed: boolean): Promise<TransactionReceipt> {
-    return this.write(sender, this.messageLog, this.interfaces.messageLog, 'setCommitter', [committer, allowed]);
+  async setCommitter(path: GovernPath, committer: string, allowed: boolean): Promise<GovernResult> {
+    return this.govern(path, this.messageLog, this.interfaces.messageLog, 'setCommitter', [committer, allowed], `${allowed ? 'allow' : 'disallow'} committer ${committer}`);
   }
 
   // ------------------------------------------------------------- attestor set
@@ -137,6 +158,25 @@ export class GovernanceClient {
   async attestors(): Promise<{ setId: bigint; threshold: number; members: string[] }> {
     const [setId, threshold, members] = (await this.attestorSet.getFunction('current')()) as [bigint, bigint, string[]];
     return { setId, threshold: Number(threshold), members: [...members] };
+  }
+
+  // --------------------------------------------------------------- governors
+
+  /** The governor of each contract (the council, or a key in data folders from before the council). */
+  async governors(): Promise<Record<keyof GovernanceAddresses, string>> {
+    const read = (c: Contract) => c.getFunction('governor')() as Promise<string>;
+    const [chainRegistry, attestorSet, messageLog] = await Promise.all([read(this.registry), read(this.attestorSet), read(this.messageLog)]);
+    return { chainRegistry, attestorSet, messageLog };
+  }
+
+  /** Hands one contract over to a new governor (e.g. a council). */
+  async setGovernor(path: GovernPath, contract: keyof GovernanceAddresses, next: string): Promise<GovernResult> {
+    const [c, iface] = {
+      chainRegistry: [this.registry, this.interfaces.registry],
+      attestorSet: [this.attestorSet, this.interfaces.attestorSet],
+      messageLog: [this.messageLog, this.interfaces.messageLog],
+    }[contract] as [Contract, Interface];
+    return this.govern(path, c, iface, 'setGovernor', [next], `hand ${contract} over to ${next}`);
   }
 }
 

@@ -133,16 +133,20 @@ class LaneDeltas {
    * can never wait on each other in a cycle.
    */
   async apply(trx: Kysely<IndexDatabase>): Promise<void> {
-    for (const k of [...this.#d.keys()].sort()) {
-      const n = this.#d.get(k)!;
-      if (n === 0) continue;
-      const [src, dst, st] = JSON.parse(k) as [string, string, string];
-      await trx
-        .insertInto('lane_counts')
-        .values({ src_chain: src, dst_chain: dst, status: st, n: String(n) })
-        .onConflict((oc) => oc.columns(['src_chain', 'dst_chain', 'status']).doUpdateSet({ n: sql<string>`lane_counts.n + excluded.n` }))
-        .execute();
-    }
+    const rows = [...this.#d.entries()]
+      .filter(([, n]) => n !== 0)
+      .sort(([a], [b]) => cmp(a, b))
+      .map(([k, n]) => {
+        const [src, dst, st] = JSON.parse(k) as [string, string, string];
+        return { src_chain: src, dst_chain: dst, status: st, n: String(n) };
+      });
+    if (rows.length === 0) return;
+    // One statement (keys are distinct, so one multi-row upsert is allowed).
+    await trx
+      .insertInto('lane_counts')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['src_chain', 'dst_chain', 'status']).doUpdateSet({ n: sql<string>`lane_counts.n + excluded.n` }))
+      .execute();
   }
 }
 
@@ -155,6 +159,11 @@ export class KyselyIndex implements MessageIndex {
   readonly #db: Kysely<IndexDatabase>;
   readonly #log: Logger | undefined;
   #closing: Promise<void> | null = null;
+
+  /** The database itself, for stores that live beside the index (the registry read audit log). */
+  get database(): Kysely<IndexDatabase> {
+    return this.#db;
+  }
 
   constructor({ db, backend, logger }: KyselyIndexOptions) {
     this.#db = db;
@@ -728,31 +737,41 @@ export class KyselyIndex implements MessageIndex {
     for (const r of gaps) laneOf(r.src_chain, r.dst_chain).gaps = Number(r.n);
 
     const out = [...lanes.values()].sort((a, b) => cmp(a.srcChain, b.srcChain) || cmp(a.dstChain, b.dstChain));
-    for (const l of out) {
-      if (l.counts.delivered === 0 && l.counts.acknowledged === 0) continue;
-      l.latencyMs = await this.#recentLatency(l.srcChain, l.dstChain);
-    }
+    const delivered = out.filter((l) => l.counts.delivered! > 0 || l.counts.acknowledged! > 0);
+    for (const [key, stats] of await this.#recentLatency(delivered)) lanes.get(key)!.latencyMs = stats;
     return out;
   }
 
-  /** Percentiles over the lane's last LATENCY_WINDOW deliveries (one index range on messages_lane_delivered_at). */
-  async #recentLatency(srcChain: string, dstChain: string): Promise<LatencyStats | null> {
-    const r = await sql<{ n: string; p50: number | null; p95: number | null; p99: number | null; max: number | null }>`
-      SELECT count(*) AS n,
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
-        percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
-        percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
-        max(ms) AS max
-      FROM (
-        SELECT extract(epoch FROM (delivered_at - created_at)) * 1000 AS ms
-        FROM messages
-        WHERE src_chain = ${srcChain} AND dst_chain = ${dstChain} AND delivered_at IS NOT NULL
-        ORDER BY delivered_at DESC
+  /**
+   * Percentiles over each lane's last LATENCY_WINDOW deliveries, all lanes in one
+   * statement; each lane is one range of messages_lane_delivered_cover, read from
+   * the index alone.
+   */
+  async #recentLatency(list: readonly LaneSummary[]): Promise<Map<string, LatencyStats>> {
+    const out = new Map<string, LatencyStats>();
+    if (list.length === 0) return out;
+    const srcs = list.map((l) => l.srcChain);
+    const dsts = list.map((l) => l.dstChain);
+    const r = await sql<{ src: string; dst: string; n: string; p50: number | null; p95: number | null; p99: number | null; max: number | null }>`
+      SELECT l.src, l.dst, count(*) AS n,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY r.ms) AS p50,
+        percentile_cont(0.95) WITHIN GROUP (ORDER BY r.ms) AS p95,
+        percentile_cont(0.99) WITHIN GROUP (ORDER BY r.ms) AS p99,
+        max(r.ms) AS max
+      FROM unnest(${srcs}::text[], ${dsts}::text[]) AS l(src, dst)
+      CROSS JOIN LATERAL (
+        SELECT extract(epoch FROM (m.delivered_at - m.created_at)) * 1000 AS ms
+        FROM messages m
+        WHERE m.src_chain = l.src AND m.dst_chain = l.dst AND m.delivered_at IS NOT NULL
+        ORDER BY m.delivered_at DESC
         LIMIT ${LATENCY_WINDOW}
-      ) recent`.execute(this.#db);
-    const row = r.rows[0];
-    if (row === undefined || Number(row.n) === 0) return null;
-    return { p50: ms(row.p50), p95: ms(row.p95), p99: ms(row.p99), max: ms(row.max) };
+      ) r
+      GROUP BY l.src, l.dst`.execute(this.#db);
+    for (const row of r.rows) {
+      if (Number(row.n) === 0) continue;
+      out.set(JSON.stringify([row.src, row.dst]), { p50: ms(row.p50), p95: ms(row.p95), p99: ms(row.p99), max: ms(row.max) });
+    }
+    return out;
   }
 
   async laneLatency(srcChain: string, dstChain: string, buckets: number, at: Date = new Date()): Promise<LatencyBucket[]> {

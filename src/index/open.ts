@@ -8,7 +8,6 @@ import { KyselyIndex } from './kysely-index.ts';
 import { staticMigrationProvider } from './migrations/index.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import type { IndexDatabase } from './schema.ts';
-import type { MessageIndex } from './types.ts';
 
 export interface OpenIndexOptions {
   /** A PostgreSQL server; without it the index is embedded PGlite. */
@@ -25,7 +24,7 @@ export interface OpenIndexOptions {
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Opens (and migrates to the latest schema) the message index on PGlite or PostgreSQL. */
-export async function openIndex({ databaseUrl, dataDir, schema, poolSize = 10, logger }: OpenIndexOptions = {}): Promise<MessageIndex> {
+export async function openIndex({ databaseUrl, dataDir, schema, poolSize = 10, logger }: OpenIndexOptions = {}): Promise<KyselyIndex> {
   if (schema !== undefined && !SCHEMA.test(schema)) {
     throw new ValidationError('schema', 'must be a lowercase SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)');
   }

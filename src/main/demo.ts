@@ -9,6 +9,7 @@ import { makeProvider } from '../evm/provider.ts';
 import { TxSender } from '../evm/signer.ts';
 import { ANVIL_DEV_KEY, startAnvil, type AnvilProcess } from '../governance/anvil.ts';
 import type { GovernanceClient } from '../governance/client.ts';
+import type { GovernPath } from '../governance/govern.ts';
 import { deployDemoApps, deployPort } from '../../adapters/evm/deploy.ts';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 import type { HubKeys } from '../governance/keys.ts';
@@ -51,18 +52,24 @@ export async function startDemoNetwork({
   saved,
   gov,
   governor,
+  govern,
   keys,
   blockTime,
   finalityDepth,
+  ports = {},
   logger,
 }: {
   dataDir: string;
   saved: DemoChainState[] | undefined;
   gov: GovernanceClient;
   governor: TxSender;
+  /** Approvals go through governance (the council). */
+  govern: GovernPath;
   keys: HubKeys;
   blockTime: number;
   finalityDepth: number;
+  /** Settings of ports deployed now (config `attestors.rotationGraceSeconds`, `registry.maxRootAgeSeconds`). */
+  ports?: { rotationGraceSeconds?: number; maxRegistryAge?: number };
   logger: Logger;
 }): Promise<DemoNetwork> {
   const artifacts = await portArtifacts();
@@ -85,7 +92,15 @@ export async function startDemoNetwork({
       await fundFromDev(anvil.url, numericId, [governorWallet.address, relayerWallet.address]);
       const provider = makeProvider(anvil.url, numericId, { pollingMs: 100 });
       const deployer = new TxSender(keys.governor, provider);
-      const port = await deployPort(deployer, artifacts, { chainId, govChainId: gov.chainId, messageLog: gov.addresses.messageLog, attestors: set.members, threshold: set.threshold, setId: set.setId });
+      const port = await deployPort(deployer, artifacts, {
+        chainId,
+        govChainId: gov.chainId,
+        messageLog: gov.addresses.messageLog,
+        attestors: set.members,
+        threshold: set.threshold,
+        setId: set.setId,
+        ...ports,
+      });
       const apps = await deployDemoApps(deployer, artifacts, port);
       provider.destroy();
       chains.push({ chainId, numericId: numericId.toString(), port, receiver: apps.receiver, sender: apps.sender, url: anvil.url, anvil });
@@ -114,7 +129,7 @@ export async function startDemoNetwork({
     const existing = registered.get(reg.chainId);
     if (!existing) {
       await gov.submitChain(governor, reg);
-      await gov.setChainStatus(governor, c.chainId, 'approve');
+      await gov.setChainStatus(govern, c.chainId, 'approve');
     } else if (existing.endpoints[0] !== c.url) {
       // A restarted demo anvil listens on a new free port: the registry's endpoint follows it.
       await gov.updateEndpoints(governor, c.chainId, [c.url]);

@@ -8,6 +8,8 @@ import { SignedRootRecord } from '../../relayer/attestor/record.ts';
 import { createQueueBackend } from '../../relayer/queue/index.ts';
 import type { QueueBackend } from '../../relayer/queue/types.ts';
 import { Relayer } from '../../relayer/relayer.ts';
+import { HubMetrics } from '../api/metrics.ts';
+import { registryApiPlugin } from '../api/registries/index.ts';
 import { startApi, type HealthReport } from '../api/server.ts';
 import type { Config } from '../config.ts';
 import { ConfigError, redactUrl } from '../errors.ts';
@@ -16,16 +18,34 @@ import { TxSender } from '../evm/signer.ts';
 import { startAnvil, type AnvilProcess } from '../governance/anvil.ts';
 import { governanceArtifacts } from '../governance/artifacts.ts';
 import { GovernanceClient } from '../governance/client.ts';
-import { deployGovernance } from '../governance/deploy.ts';
+import { CouncilClient, councilGovernance } from '../governance/council.ts';
+import { deployGovernance, ensureGovernance, governedContracts, type GovernanceContracts } from '../governance/deploy.ts';
+import type { GovernPath } from '../governance/govern.ts';
 import { addressOf, loadOrCreateKeys } from '../governance/keys.ts';
+import { AuditLog } from '../index/audit/store.ts';
 import { openIndex } from '../index/open.ts';
+import { registryArtifacts } from '../registries/artifacts.ts';
+import { connectRegistries, type Registries } from '../registries/index.ts';
+import { buildRegistrySnapshot } from '../registries/snapshot/builder.ts';
 import type { MessageIndex } from '../index/types.ts';
 import { fundFromDev, startDemoNetwork, type DemoNetwork } from './demo.ts';
+import { RegistryEventRecorder } from './registry-events.ts';
+import { RegistryFollower } from './registry-follower.ts';
 import { loadState, saveState, type HubState } from './state.ts';
 
 export interface RunningHub {
   apiUrl: string;
-  governance: { url: string; chainId: bigint; client: GovernanceClient };
+  governance: {
+    url: string;
+    chainId: bigint;
+    client: GovernanceClient;
+    council: CouncilClient;
+    /** Governance writes of the hub's governor key: proposals on the council (executed at once when one key suffices). */
+    path: GovernPath;
+    contracts: GovernanceContracts;
+  };
+  /** The identity, issuer and credit registries on the governance chain. */
+  registries: Registries;
   index: MessageIndex;
   relayer: Relayer;
   demo: DemoNetwork | null;
@@ -87,21 +107,60 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     cleanups.push(async () => provider.destroy());
     const governor = new TxSender(keys.governor, provider);
     const committer = new TxSender(keys.relayer, provider);
-    const artifacts = await governanceArtifacts();
-    let contracts = state.governance?.contracts;
-    if (contracts && (await provider.getCode(contracts.messageLog)) === '0x') {
+    const [govArtifacts, regArtifacts] = await Promise.all([governanceArtifacts(), registryArtifacts()]);
+    const artifacts = { ...govArtifacts, registries: regArtifacts };
+    let saved = state.governance?.contracts;
+    if (saved && (await provider.getCode(saved.messageLog)) === '0x') {
       // The governance chain lost its state (e.g. killed before it was written): start over.
-      logger.warn({ messageLog: contracts.messageLog }, 'governance contracts are gone from the chain; deploying anew');
-      contracts = undefined;
+      logger.warn({ messageLog: saved.messageLog }, 'governance contracts are gone from the chain; deploying anew');
+      saved = undefined;
       delete state.demo;
     }
-    if (!contracts) {
-      contracts = await deployGovernance(governor, artifacts, { attestors: [addressOf(keys.attestor)], threshold: 1, committer: committer.address });
+    if (saved) {
+      // The chain's saved state is a prefix of what was sent: contracts deployed last may be missing. They are deployed again.
+      for (const k of ['council', 'identityRegistry', 'issuerRegistry', 'creditRegistry'] as const) {
+        const a = saved[k];
+        if (a && (await provider.getCode(a)) === '0x') {
+          logger.warn({ contract: k, address: a }, 'a governance contract is gone from the chain; deploying it again');
+          delete saved[k];
+        }
+      }
+    }
+    let contracts: GovernanceContracts;
+    if (!saved) {
+      contracts = await deployGovernance(governor, artifacts, {
+        attestors: [addressOf(keys.attestor)],
+        threshold: 1,
+        committer: committer.address,
+        councilDelaySeconds: config.governance.council.delaySeconds,
+      });
       state.governance = { chainId: govChainId.toString(), contracts, external: !!config.governance.rpc };
       await saveState(stateFile, state);
       logger.info({ govChainId: govChainId.toString(), ...contracts }, 'governance contracts deployed');
+    } else {
+      // A data folder from before the council gets one, and the registries; otherwise only checks.
+      const g = state.governance!;
+      contracts = await ensureGovernance(governor, artifacts, saved, {
+        councilDelaySeconds: config.governance.council.delaySeconds,
+        committer: committer.address,
+        logger,
+        save: async (c) => {
+          g.contracts = c;
+          await saveState(stateFile, state);
+        },
+      });
     }
-    const gov = new GovernanceClient(provider, govChainId, contracts, artifacts);
+    const gov = new GovernanceClient(provider, govChainId, contracts, govArtifacts);
+    const council = new CouncilClient(provider, contracts.council, govArtifacts.Council, {
+      targets: governedContracts(contracts, { ...govArtifacts, ...regArtifacts }).map((t) => t.iface),
+    });
+    const path = councilGovernance(council, governor);
+    const councilDelay = (await council.config()).delaySeconds;
+    if (councilDelay !== BigInt(config.governance.council.delaySeconds)) {
+      // The council governs itself: the setting only applies to a council deployed anew.
+      logger.warn({ council: contracts.council, delaySeconds: councilDelay.toString(), configured: config.governance.council.delaySeconds }, 'the council\'s timelock differs from governance.council.delaySeconds; change it by a council proposal (setDelay)');
+    }
+    const registries = connectRegistries(provider, contracts, regArtifacts);
 
     // ---------------------------------------------------------- member chains
     let demo: DemoNetwork | null = null;
@@ -111,6 +170,8 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
         saved: state.demo?.chains,
         gov,
         governor,
+        govern: path,
+        ports: { rotationGraceSeconds: config.attestors.rotationGraceSeconds, maxRegistryAge: config.registry.maxRootAgeSeconds },
         keys,
         blockTime: config.demo.blockTime,
         finalityDepth: config.demo.finalityDepth,
@@ -150,7 +211,13 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     cleanups.push(() => queues.close());
     const record = SignedRootRecord.open(join(dataDir, 'attestor', `${addressOf(keys.attestor).toLowerCase()}.jsonl`));
     cleanups.push(async () => record.close());
-    const attestor = new Attestor(keys.attestor, gov, record, { finalityDepth: config.governance.finalityDepth, logger: logger.child({ component: 'attestor' }) });
+    // The attestor recomputes every snapshot it signs from the registries itself (its own reader, no shared cache).
+    const snapshotOf = (b: bigint) => buildRegistrySnapshot(registries, b);
+    const attestor = new Attestor(keys.attestor, gov, record, {
+      finalityDepth: config.governance.finalityDepth,
+      logger: logger.child({ component: 'attestor' }),
+      snapshots: (b: bigint) => buildRegistrySnapshot(connectRegistries(provider, contracts, regArtifacts), b),
+    });
     const relayer = await Relayer.start({
       index,
       gov,
@@ -162,26 +229,34 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       adapterFactories: ADAPTER_FACTORIES,
       adapterContext: { relayerKey: keys.relayer },
       allowLocalDev: (id) => config.dev || demoIds.has(id),
+      snapshots: { source: snapshotOf, intervalMs: config.registry.snapshotIntervalMs, refreshSeconds: Math.floor(config.registry.maxRootAgeSeconds / 2) },
     });
     cleanups.push(() => relayer.stop());
 
-    // The relayer follows the registry without a restart.
-    let following = true;
-    const follow = async () => {
-      while (following) {
+    // The relayer follows the registry's events without a restart.
+    const follower = await RegistryFollower.start({ gov, sync: (chains) => relayer.sync(chains), logger: logger.child({ component: 'registry-follower' }) });
+    cleanups.push(() => follower.stop());
+
+    // The registries' events (a chain's status history, council decisions, ...) go to the index,
+    // up to the final governance height. MessageLog batches are indexed by the relayer itself.
+    const sources = governedContracts(contracts, { ...govArtifacts, ...regArtifacts }).filter((c) => c.name !== 'MessageLog');
+    const recorder = new RegistryEventRecorder(index, provider, () => sources, logger.child({ component: 'registry-events' }));
+    let recording = true;
+    const recordEvents = async () => {
+      while (recording) {
         try {
-          await relayer.sync(await gov.chains());
+          const head = BigInt(await provider.getBlockNumber()) - BigInt(config.governance.finalityDepth);
+          if (head >= 0n) await recorder.catchUp(head);
         } catch (err) {
-          logger.warn({ err }, 'registry sync failed');
+          logger.warn({ err }, 'recording registry events failed; retrying');
         }
         await new Promise((r) => setTimeout(r, 1000).unref());
       }
     };
-    await relayer.sync(await gov.chains());
-    const follower = follow();
+    const recorderLoop = recordEvents();
     cleanups.push(async () => {
-      following = false;
-      await follower;
+      recording = false;
+      await recorderLoop;
     });
 
     // -------------------------------------------------------------------- API
@@ -206,7 +281,13 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       for (const [name, queue] of Object.entries(relayer.ctx.queues)) q[name] = await queue.counts();
       return { ok: head !== null, governance: head === null ? null : { url: redactUrl(govUrl), chainId: govChainId.toString(), head: String(head) }, chains, queues: q };
     };
-    const api = await startApi({ index, health, logger: logger.child({ component: 'api' }) }, { host: config.api.host, port: config.api.port });
+    // Every registry read through the API is audited, in the index's database.
+    const audit = await AuditLog.open(index.database, { logger });
+    const metrics = new HubMetrics({ index, health, logger: logger.child({ component: 'metrics' }) });
+    await metrics.start();
+    cleanups.push(() => metrics.stop());
+    const plugins = [registryApiPlugin({ registries, audit, govChainId, apiKeys: config.api.keys, logger: logger.child({ component: 'registries-api' }) }), metrics.plugin()];
+    const api = await startApi({ index, health, logger: logger.child({ component: 'api' }), plugins }, { host: config.api.host, port: config.api.port });
     cleanups.push(() => api.close());
     state.apiUrl = api.url;
     state.governanceUrl = govUrl;
@@ -221,7 +302,8 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     let stopped: Promise<void> | null = null;
     return {
       apiUrl: api.url,
-      governance: { url: govUrl, chainId: govChainId, client: gov },
+      governance: { url: govUrl, chainId: govChainId, client: gov, council, path, contracts },
+      registries,
       index,
       relayer,
       demo,

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import type { GovernanceAddresses } from '../governance/client.ts';
+import type { SavedContracts } from '../governance/deploy.ts';
 
 export interface DemoChainState {
   chainId: string;
@@ -14,7 +14,8 @@ export interface DemoChainState {
 /** What the hub decided at first start and must keep: ids, addresses. Keys live apart (keys.json, 0600). */
 export interface HubState {
   version: 1;
-  governance?: { chainId: string; contracts: GovernanceAddresses; external: boolean };
+  /** Data folders from before the council hold no `council` nor registry addresses: the hub adds them on start. */
+  governance?: { chainId: string; contracts: SavedContracts; external: boolean };
   demo?: { chains: DemoChainState[] };
   /** Written by a running hub so the CLI can find its API. */
   apiUrl?: string;

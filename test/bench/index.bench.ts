@@ -222,7 +222,7 @@ async function measure({ label, index, writer, exec, plan, load, run }: MeasureA
       }
     }
 
-    // /lanes aggregates the whole table; fewer requests keep the run short.
+    // /lanes reads the per-lane counters (lane_counts) and one latency window per lane.
     const lanesTotal = plan.messages;
     timed.push(
       await timeRequests(`${label}: GET /lanes`, Math.min(run.requests, 20), 'lanes', async () => {

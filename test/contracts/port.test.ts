@@ -145,7 +145,7 @@ describe('QiaoPort on anvil', () => {
 
     const P = compiled.QiaoPort!;
     const portFactory = new ContractFactory(P.abi as never, P.bytecode, admin);
-    const deployed = await portFactory.deploy(CHAIN_NAME, GOV_CHAIN_ID, MESSAGE_LOG, attestorKeys.map((k) => new Wallet(k).address), 2, SET_ID);
+    const deployed = await portFactory.deploy(CHAIN_NAME, GOV_CHAIN_ID, MESSAGE_LOG, attestorKeys.map((k) => new Wallet(k).address), 2, SET_ID, 3600, 86_400);
     await deployed.waitForDeployment();
     port = deployed as unknown as Contract;
     iface = port.interface;
@@ -179,6 +179,8 @@ describe('QiaoPort on anvil', () => {
         attestorKeys.map((k) => new Wallet(k).address),
         2,
         SET_ID,
+        3600,
+        86_400,
       );
       const err = await revertOf(iface, admin.call(tx));
       expect(err.name).toBe('WrongChainName');
@@ -188,7 +190,7 @@ describe('QiaoPort on anvil', () => {
 
     it('refuses a threshold above the set size', async () => {
       const P = compiled.QiaoPort!;
-      const tx = await new ContractFactory(P.abi as never, P.bytecode, admin).getDeployTransaction(CHAIN_NAME, GOV_CHAIN_ID, MESSAGE_LOG, [admin.address], 2, SET_ID);
+      const tx = await new ContractFactory(P.abi as never, P.bytecode, admin).getDeployTransaction(CHAIN_NAME, GOV_CHAIN_ID, MESSAGE_LOG, [admin.address], 2, SET_ID, 3600, 86_400);
       expect((await revertOf(iface, admin.call(tx))).name).toBe('BadAttestorSet');
     });
   });

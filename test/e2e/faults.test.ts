@@ -93,7 +93,7 @@ describe('faults end to end', () => {
       finality: { kind: 'depth', depth: 2 },
       endpoints: [proxy.url],
     });
-    await gov.setChainStatus(governor, 'eip155:777001', 'approve');
+    await gov.setChainStatus(t.hub.governance.path, 'eip155:777001', 'approve');
     await until(async () => t.hub.relayer.connectedChains().includes('eip155:777001'), { timeoutMs: 20_000, what: 'chain C connected without a restart' });
   });
 

@@ -75,7 +75,7 @@ describe('QBFT source chain verified by its light client', () => {
       finality: { kind: 'instant' },
       endpoints: [honest.url],
     });
-    await gov.setChainStatus(governor, C, 'approve');
+    await gov.setChainStatus(t.hub.governance.path, C, 'approve');
     await until(async () => t.hub.relayer.connectedChains().includes(C), { timeoutMs: 20_000, what: 'QBFT chain connected' });
   });
 

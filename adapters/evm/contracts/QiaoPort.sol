@@ -9,7 +9,9 @@ import {QiaoMessage} from "./QiaoMessage.sol";
 import {QiaoAttestation} from "./QiaoAttestation.sol";
 
 /// The Qiao port of an EVM member chain: sends messages (lane nonce + a stored
-/// commitment the relayer proves with eth_getProof) and delivers attested ones.
+/// commitment the relayer proves with eth_getProof), delivers attested ones,
+/// follows the attestor set's signed hand-overs (root type 3) and holds the
+/// latest attested registry snapshot (root type 2) for contracts on this chain.
 contract QiaoPort {
     // Storage layout is part of the proof format: `commitments` MUST stay at slot 0
     // and `laneNonce` at slot 1 (the relayer proves these slots).
@@ -38,13 +40,43 @@ contract QiaoPort {
     uint64 public setId;
     uint8 public threshold;
     address[] private attestorList;
-    mapping(address => bool) public isAttestor;
+    /// set id => member => in that set. Set ids only grow, so an id is never reused.
+    mapping(uint64 => mapping(address => bool)) private memberOf;
+    /// The set before the last hand-over: its signatures still count until previousValidUntil.
+    uint64 public previousSetId;
+    uint8 public previousThreshold;
+    uint64 public previousValidUntil;
+    uint64 public rotationGraceSeconds;
+
+    /// Registry snapshots (root type 2): only the latest is kept, proofs are checked against it.
+    struct RegistryLeaf {
+        uint8 kind;
+        bytes32 key;
+        bytes32 a;
+        bytes32 b;
+        uint8 status;
+        uint64 validUntil;
+        bytes32 data;
+    }
+
+    uint64 public maxRegistryAge;
+    uint64 private registrySnapshotNo;
+    uint64 private registryTakenAt;
+    bytes32 private registryTreeRoot;
+
+    uint8 public constant REGISTRY_OK = 0;
+    uint8 public constant REGISTRY_NO_ROOT = 1;
+    uint8 public constant REGISTRY_TOO_OLD = 2;
+    uint8 public constant REGISTRY_NOT_INCLUDED = 3;
 
     event MessageSent(bytes32 indexed id, bytes32 indexed lane, uint64 nonce, bytes message);
     event RootAccepted(uint64 indexed setId, uint64 indexed batchNo, bytes32 root);
     event MessageDelivered(bytes32 indexed id, bool success, bytes reason);
     event MessageRejected(bytes32 indexed id, uint8 code);
     event AttestorSetChanged(uint64 indexed setId, address[] attestors, uint8 threshold);
+    event AttestorsRotated(uint64 indexed previousSetId, uint64 indexed setId, uint64 previousValidUntil);
+    event RegistryRootAccepted(uint64 indexed setId, uint64 indexed snapshotNo, bytes32 treeRoot, uint64 takenAt);
+    event SettingChanged(string name, uint64 value);
     event Paused(address by, bool paused);
 
     error WrongChainName(string expected);
@@ -64,6 +96,8 @@ contract QiaoPort {
     error TimedOut(bytes32 id);
     error InsufficientGas(uint256 left, uint64 gasLimit);
     error LengthMismatch();
+    error StaleSetId(uint64 current, uint64 got);
+    error StaleSnapshot(uint64 current, uint64 got);
 
     // Codes of MessageRejected in batch delivery, one per error above.
     uint8 public constant REJECT_NOT_IN_BATCH = 1;
@@ -79,7 +113,16 @@ contract QiaoPort {
         _;
     }
 
-    constructor(string memory chainName_, uint256 govChainId, address messageLog, address[] memory attestors, uint8 threshold_, uint64 setId_) {
+    constructor(
+        string memory chainName_,
+        uint256 govChainId,
+        address messageLog,
+        address[] memory attestors,
+        uint8 threshold_,
+        uint64 setId_,
+        uint64 rotationGraceSeconds_,
+        uint64 maxRegistryAge_
+    ) {
         // The port knows its own CAIP-2 id and refuses to exist on another chain.
         string memory expected = string.concat("eip155:", Strings.toString(block.chainid));
         if (keccak256(bytes(chainName_)) != keccak256(bytes(expected))) revert WrongChainName(expected);
@@ -87,6 +130,8 @@ contract QiaoPort {
         chainNameHash = keccak256(bytes(chainName_));
         attestationDomain = QiaoAttestation.domainSeparator(govChainId, messageLog);
         admin = msg.sender;
+        rotationGraceSeconds = rotationGraceSeconds_;
+        maxRegistryAge = maxRegistryAge_;
         _setAttestors(attestors, threshold_, setId_);
     }
 
@@ -127,24 +172,84 @@ contract QiaoPort {
 
     // ------------------------------------------------------------- attestation
 
-    /// Accepts a messages root signed by `threshold` distinct attestors of the current set.
+    /// Accepts a messages root signed by `threshold` distinct attestors of the
+    /// current set, or of the previous set within its grace window.
     function acceptRoot(uint64 setId_, uint64 batchNo, bytes32 root, bytes[] calldata signatures) public {
         if (acceptedRoots[root]) return;
-        if (setId_ != setId) revert WrongSetId(setId, setId_);
-        bytes32 d = QiaoAttestation.digest(attestationDomain, QiaoAttestation.ROOT_MESSAGES, setId_, batchNo, root);
-        uint256 valid;
+        _requireAttested(QiaoAttestation.ROOT_MESSAGES, setId_, batchNo, root, signatures);
+        acceptedRoots[root] = true;
+        emit RootAccepted(setId_, batchNo, root);
+    }
+
+    /// The signed hand-over to the next attestor set (root type 3, batchNo = the new
+    /// set id), verified against the current set only: a set in its grace window
+    /// can still sign batches but no longer hand over.
+    function rotateAttestors(uint64 newSetId, address[] calldata members, uint8 threshold_, bytes[] calldata signatures) external {
+        if (newSetId <= setId) revert StaleSetId(setId, newSetId);
+        bytes32 root = keccak256(abi.encode(newSetId, members, threshold_));
+        bytes32 d = QiaoAttestation.digest(attestationDomain, QiaoAttestation.ROOT_ATTESTOR_SET, setId, newSetId, root);
+        uint256 valid = _countSigners(d, setId, signatures);
+        if (valid < threshold) revert NotEnoughSignatures(valid, threshold);
+        previousSetId = setId;
+        previousThreshold = threshold;
+        previousValidUntil = uint64(block.timestamp) + rotationGraceSeconds;
+        _setAttestors(members, threshold_, newSetId);
+        emit AttestorsRotated(previousSetId, newSetId, previousValidUntil);
+    }
+
+    /// Accepts a newer registry snapshot (root type 2, batchNo = snapshot number,
+    /// root = keccak256(abi.encode(treeRoot, takenAt))).
+    function acceptRegistryRoot(uint64 setId_, uint64 snapshotNo, bytes32 treeRoot, uint64 takenAt, bytes[] calldata signatures) external {
+        if (snapshotNo <= registrySnapshotNo || takenAt < registryTakenAt) revert StaleSnapshot(registrySnapshotNo, snapshotNo);
+        _requireAttested(QiaoAttestation.ROOT_REGISTRY, setId_, snapshotNo, keccak256(abi.encode(treeRoot, takenAt)), signatures);
+        registrySnapshotNo = snapshotNo;
+        registryTreeRoot = treeRoot;
+        registryTakenAt = takenAt;
+        emit RegistryRootAccepted(setId_, snapshotNo, treeRoot, takenAt);
+    }
+
+    // -------------------------------------------------------- registry proofs
+
+    /// 0 ok, 1 no snapshot yet, 2 the latest snapshot is older than maxRegistryAge,
+    /// 3 the leaf is not in the latest snapshot (a proof against a superseded one included).
+    function checkRegistryLeaf(RegistryLeaf calldata leaf, bytes32[] calldata proof) public view returns (uint8) {
+        if (registrySnapshotNo == 0) return REGISTRY_NO_ROOT;
+        if (uint256(registryTakenAt) + maxRegistryAge < block.timestamp) return REGISTRY_TOO_OLD;
+        bytes32 h = keccak256(
+            bytes.concat(keccak256(abi.encode(leaf.kind, leaf.key, leaf.a, leaf.b, leaf.status, leaf.validUntil, leaf.data)))
+        );
+        if (!MerkleProof.verifyCalldata(proof, registryTreeRoot, h)) return REGISTRY_NOT_INCLUDED;
+        return REGISTRY_OK;
+    }
+
+    function verifyRegistryLeaf(RegistryLeaf calldata leaf, bytes32[] calldata proof) external view returns (bool) {
+        return checkRegistryLeaf(leaf, proof) == REGISTRY_OK;
+    }
+
+    function registryRootInfo() external view returns (uint64 snapshotNo, bytes32 treeRoot, uint64 takenAt) {
+        return (registrySnapshotNo, registryTreeRoot, registryTakenAt);
+    }
+
+    function _requireAttested(uint8 rootType, uint64 setId_, uint64 batchNo, bytes32 root, bytes[] calldata signatures) private view {
+        uint8 k;
+        if (setId_ == setId) k = threshold;
+        else if (setId_ == previousSetId && setId_ != 0 && block.timestamp <= previousValidUntil) k = previousThreshold;
+        else revert WrongSetId(setId, setId_);
+        bytes32 d = QiaoAttestation.digest(attestationDomain, rootType, setId_, batchNo, root);
+        uint256 valid = _countSigners(d, setId_, signatures);
+        if (valid < k) revert NotEnoughSignatures(valid, k);
+    }
+
+    function _countSigners(bytes32 d, uint64 setId_, bytes[] calldata signatures) private view returns (uint256 valid) {
         address[] memory seen = new address[](signatures.length);
         for (uint256 i = 0; i < signatures.length; i++) {
             (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(d, signatures[i]);
-            if (err != ECDSA.RecoverError.NoError || !isAttestor[signer]) continue;
+            if (err != ECDSA.RecoverError.NoError || !memberOf[setId_][signer]) continue;
             bool dup;
             for (uint256 j = 0; j < valid; j++) if (seen[j] == signer) dup = true;
             if (dup) continue;
             seen[valid++] = signer;
         }
-        if (valid < threshold) revert NotEnoughSignatures(valid, threshold);
-        acceptedRoots[root] = true;
-        emit RootAccepted(setId_, batchNo, root);
     }
 
     // ---------------------------------------------------------------- delivery
@@ -236,14 +341,29 @@ contract QiaoPort {
 
     // ------------------------------------------------------------ administration
 
-    /// Until governance rotation reaches ports (root type 3), the hub's admin key sets the attestor set.
+    /// Admin bootstrap (a port deployed before the governance chain's set, or recovery):
+    /// a higher set id, no grace for the set it replaces. Normal hand-overs use rotateAttestors.
     function setAttestors(address[] calldata attestors, uint8 threshold_, uint64 setId_) external onlyAdmin {
+        if (setId_ <= setId) revert StaleSetId(setId, setId_);
+        previousSetId = 0;
+        previousThreshold = 0;
+        previousValidUntil = 0;
         _setAttestors(attestors, threshold_, setId_);
+    }
+
+    function setRotationGraceSeconds(uint64 seconds_) external onlyAdmin {
+        rotationGraceSeconds = seconds_;
+        emit SettingChanged("rotationGraceSeconds", seconds_);
+    }
+
+    function setMaxRegistryAge(uint64 seconds_) external onlyAdmin {
+        maxRegistryAge = seconds_;
+        emit SettingChanged("maxRegistryAge", seconds_);
     }
 
     /// Any single attestor (or the admin) can pause delivery.
     function pause(bool p) external {
-        if (msg.sender != admin && !isAttestor[msg.sender]) revert NotAdmin();
+        if (msg.sender != admin && !isAttestor(msg.sender)) revert NotAdmin();
         // One attestor may stop delivery, but not undo another's stop.
         if (!p && msg.sender != admin) revert NotAdmin();
         paused = p;
@@ -254,13 +374,17 @@ contract QiaoPort {
         return attestorList;
     }
 
+    /// A member of the current set (who may pause).
+    function isAttestor(address a) public view returns (bool) {
+        return memberOf[setId][a];
+    }
+
     function _setAttestors(address[] memory attestors_, uint8 threshold_, uint64 setId_) private {
-        if (threshold_ == 0 || threshold_ > attestors_.length) revert BadAttestorSet();
-        for (uint256 i = 0; i < attestorList.length; i++) isAttestor[attestorList[i]] = false;
+        if (threshold_ == 0 || threshold_ > attestors_.length || setId_ == 0) revert BadAttestorSet();
         delete attestorList;
         for (uint256 i = 0; i < attestors_.length; i++) {
-            if (attestors_[i] == address(0) || isAttestor[attestors_[i]]) revert BadAttestorSet();
-            isAttestor[attestors_[i]] = true;
+            if (attestors_[i] == address(0) || memberOf[setId_][attestors_[i]]) revert BadAttestorSet();
+            memberOf[setId_][attestors_[i]] = true;
             attestorList.push(attestors_[i]);
         }
         threshold = threshold_;

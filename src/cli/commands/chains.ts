@@ -4,6 +4,8 @@ import { parseChainId } from '../../domain/caip.ts';
 import { CHAIN_FAMILIES, LIGHT_CLIENT_TYPES, type ChainFamily, type LightClientType } from '../../domain/chain.ts';
 import { asHex } from '../../domain/hex.ts';
 import { ValidationError } from '../../errors.ts';
+import { CHAIN_ACTIONS } from '../../governance/client.ts';
+import type { GovernResult } from '../../governance/govern.ts';
 import { resolveApiUrl } from '../api-url.ts';
 import { governance } from '../governance.ts';
 import { printJson, printTable } from '../output.ts';
@@ -83,23 +85,48 @@ export function registerChains(program: Command): void {
         g.close();
       }
     });
-  for (const action of ['approve', 'suspend'] as const) {
-    chains
+  const decided = (o: { json?: boolean }, chainId: string, action: string, r: GovernResult) => {
+    const out = { chainId, action, executed: r.executed, proposalId: r.proposalId === 0n ? null : r.proposalId.toString(), txHash: r.txHash };
+    if (o.json) return printJson(out);
+    if (r.executed) console.log(`${action}: ${chainId} (tx ${r.txHash}${out.proposalId ? `, proposal ${out.proposalId}` : ''})`);
+    else console.log(`${action} ${chainId}: proposal ${out.proposalId} is waiting for approvals or its timelock (qiao governance proposals; tx ${r.txHash})`);
+  };
+  for (const action of CHAIN_ACTIONS) {
+    const emergencyAllowed = action === 'suspend' || action === 'freeze';
+    const cmd = chains
       .command(`${action} <chainId>`)
-      .description(`${action} a chain (governance key: QIAO_GOVERNANCE_KEY or the hub governor key)`)
+      .description(`${action} a chain through the council (proposed by QIAO_GOVERNANCE_KEY or the hub governor key; executed at once when that suffices)`)
       .option('--governance-rpc <url>', 'governance chain RPC')
       .option('--data-dir <dir>', 'data folder of the hub')
-      .option('--json', 'print JSON')
-      .action(async (id: string, o: { governanceRpc?: string; dataDir?: string; json?: boolean }) => {
-        const chainId = parseChainId(id, 'chainId').id;
-        const g = await governance(o.dataDir, o.governanceRpc);
-        try {
-          const r = await g.client.setChainStatus(g.sender, chainId, action);
-          if (o.json) printJson({ chainId, action, txHash: r.hash });
-          else console.log(`${action}: ${chainId} (tx ${r.hash})`);
-        } finally {
-          g.close();
-        }
-      });
+      .option('--json', 'print JSON');
+    if (emergencyAllowed) cmd.option('--emergency', 'the emergency path: smaller threshold, no timelock');
+    cmd.action(async (id: string, o: { governanceRpc?: string; dataDir?: string; json?: boolean; emergency?: boolean }) => {
+      const chainId = parseChainId(id, 'chainId').id;
+      const g = await governance(o.dataDir, o.governanceRpc);
+      try {
+        decided(o, chainId, action, await g.client.setChainStatus(g.path, chainId, action, { emergency: !!o.emergency }));
+      } finally {
+        g.close();
+      }
+    });
   }
+  chains
+    .command('reanchor <chainId>')
+    .description('bring a suspended or frozen chain back to approved with a new light-client trust root (through the council)')
+    .requiredOption('--trust-root <value>', 'the new trust root: hex bytes, or for qbft/ibft2 the JSON {"height","hash","validators"}')
+    .option('--governance-rpc <url>', 'governance chain RPC')
+    .option('--data-dir <dir>', 'data folder of the hub')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { trustRoot: string; governanceRpc?: string; dataDir?: string; json?: boolean }) => {
+      const chainId = parseChainId(id, 'chainId').id;
+      const g = await governance(o.dataDir, o.governanceRpc);
+      try {
+        const reg = (await g.client.chains()).find((c) => c.chainId === chainId);
+        if (!reg) throw new ValidationError('chainId', `${chainId} is not in the ChainRegistry`);
+        const root = await trustRootOf(reg.lightClient, o.trustRoot, chainId);
+        decided(o, chainId, 'reanchor', await g.client.reanchorChain(g.path, chainId, root));
+      } finally {
+        g.close();
+      }
+    });
 }

@@ -34,6 +34,7 @@ contract ChainRegistry is Governed {
     event ChainSubmitted(bytes32 indexed key, string chainId, address indexed operator);
     event ChainStatusChanged(bytes32 indexed key, string chainId, Status status);
     event EndpointsChanged(bytes32 indexed key, string chainId);
+    event TrustRootChanged(bytes32 indexed key, string chainId, bytes trustRoot);
 
     error BadChainId(string chainId);
     error AlreadyRegistered(string chainId);
@@ -103,6 +104,20 @@ contract ChainRegistry is Governed {
         _move(chainId, Status.Retired);
     }
 
+    /// After a halt (suspended) or misbehaviour (frozen): back to Approved from a new trust root.
+    function reanchor(string calldata chainId, bytes calldata newTrustRoot) external onlyGovernor {
+        bytes32 key = keccak256(bytes(chainId));
+        Chain storage c = chains[key];
+        Status from = c.status;
+        if (from == Status.None) revert UnknownChain(chainId);
+        if (from != Status.Frozen && from != Status.Suspended) revert BadTransition(from, Status.Approved);
+        c.trustRoot = newTrustRoot;
+        c.status = Status.Approved;
+        c.updatedAt = uint64(block.timestamp);
+        emit TrustRootChanged(key, chainId, newTrustRoot);
+        emit ChainStatusChanged(key, chainId, Status.Approved);
+    }
+
     function get(string calldata chainId) external view returns (Chain memory) {
         Chain memory c = chains[keccak256(bytes(chainId))];
         if (c.status == Status.None) revert UnknownChain(chainId);
@@ -124,7 +139,7 @@ contract ChainRegistry is Governed {
         Status from = c.status;
         if (from == Status.None) revert UnknownChain(chainId);
         if (from == Status.Retired || from == to) revert BadTransition(from, to);
-        // A frozen chain (misbehaviour) only leaves freeze by retirement or re-anchoring (registries issue).
+        // A frozen chain (misbehaviour) leaves freeze only by retirement or `reanchor` (a new trust root).
         if (from == Status.Frozen && to != Status.Retired) revert BadTransition(from, to);
         c.status = to;
         c.updatedAt = uint64(block.timestamp);
