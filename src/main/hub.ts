@@ -10,6 +10,9 @@ import type { QueueBackend } from '../../relayer/queue/types.ts';
 import { Relayer } from '../../relayer/relayer.ts';
 import { HubMetrics } from '../api/metrics.ts';
 import { registryApiPlugin } from '../api/registries/index.ts';
+import { registryProofPlugin } from '../api/registry-proofs.ts';
+import { SnapshotLogClient } from '../governance/snapshots.ts';
+import { registryProofDeps } from '../registries/snapshot/hub-deps.ts';
 import { startApi, type HealthReport } from '../api/server.ts';
 import type { Config } from '../config.ts';
 import { ConfigError, redactUrl } from '../errors.ts';
@@ -286,7 +289,19 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     const metrics = new HubMetrics({ index, health, logger: logger.child({ component: 'metrics' }) });
     await metrics.start();
     cleanups.push(() => metrics.stop());
-    const plugins = [registryApiPlugin({ registries, audit, govChainId, apiKeys: config.api.keys, logger: logger.child({ component: 'registries-api' }) }), metrics.plugin()];
+    const proofDeps = registryProofDeps({
+      log: new SnapshotLogClient(gov),
+      registries,
+      index,
+      audit: async () => undefined,
+      domain: { chainId: govChainId, verifyingContract: contracts.messageLog },
+      logger: logger.child({ component: 'registry-proofs' }),
+    });
+    const plugins = [
+      registryApiPlugin({ registries, audit, govChainId, apiKeys: config.api.keys, logger: logger.child({ component: 'registries-api' }) }),
+      registryProofPlugin({ ...proofDeps, audit, apiKeys: config.api.keys }),
+      metrics.plugin(),
+    ];
     const api = await startApi({ index, health, logger: logger.child({ component: 'api' }), plugins }, { host: config.api.host, port: config.api.port });
     cleanups.push(() => api.close());
     state.apiUrl = api.url;

@@ -1,21 +1,17 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Contract, ContractFactory, Interface, Wallet, getAddress, type ErrorDescription, type JsonRpcProvider } from 'ethers';
+import { Contract, ContractFactory, Interface, Wallet, type ErrorDescription, type JsonRpcProvider } from 'ethers';
 import { portArtifacts, type PortArtifacts } from '../../adapters/evm/artifacts.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { messageId } from '../../src/domain/message.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
 import { TxSender } from '../../src/evm/signer.ts';
-import { AttestorSetClient } from '../../src/governance/attestor-set.ts';
 import { CONTRACT_DIRS, compileSolidity, type CompiledContract } from '../../src/governance/solc.ts';
 import { SnapshotLogClient, type CommittedSnapshot } from '../../src/governance/snapshots.ts';
-import { silentLogger } from '../../src/logging.ts';
 import { commitPrivateData, schemaIdOf } from '../../src/registries/index.ts';
 import { buildRegistrySnapshot } from '../../src/registries/snapshot/builder.ts';
 import { creditGatedPayloadFrom, explainCreditGateRefusal } from '../../src/registries/snapshot/gated-payload.ts';
 import { checkRegistryProof, registryProof, registryProofFromJson } from '../../src/registries/snapshot/proofs.ts';
-import { Attestor, type SnapshotSource } from '../../relayer/attestor/attestor.ts';
-import { SignedRootRecord } from '../../relayer/attestor/record.ts';
 import { runCli, cleanEnv } from '../helpers/cli.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
 import { until } from '../helpers/services.ts';
@@ -38,15 +34,13 @@ describe('credit-gated receiver end to end', () => {
   let b: { chainId: string; port: Contract; provider: JsonRpcProvider };
   let receiver: Contract;
   let issuer: TxSender;
-  let source: SnapshotSource;
-  let record: SignedRootRecord;
   let subjectDid: string;
   let uid: Hex;
   const issuerDid = 'did:qiao:issuer.e2e-bank';
   const schemaId = schemaIdOf(SCHEMA);
 
   beforeAll(async () => {
-    t = await startTestHub();
+    t = await startTestHub({ config: { registry: { snapshotIntervalMs: 300 } } });
     [artifacts, gate] = await Promise.all([
       portArtifacts(),
       compileSolidity([join(CONTRACT_DIRS.evmPort, 'demo', 'CreditGatedReceiver.sol')]).then((c) => c.CreditGatedReceiver!),
@@ -65,17 +59,10 @@ describe('credit-gated receiver end to end', () => {
     await deployed.waitForDeployment();
     receiver = new Contract(await deployed.getAddress(), gate.abi as never, pb);
 
-    // Snapshots are signed by an attestor that rebuilds them with its own registry
-    // reader; it becomes the set through a hand-over signed by the hub's set.
+    // The hub commits a snapshot whenever the registries change (checked every 300 ms here);
+    // its attestor rebuilds each one from the registries before signing.
     const gov = t.hub.governance.client;
     const registries = t.hub.registries;
-    source = (block) => buildRegistrySnapshot(registries, block);
-    const key = Wallet.createRandom();
-    record = SignedRootRecord.open(join(t.dataDir, 'attestor', `${key.address.toLowerCase()}.jsonl`));
-    t.hub.relayer.addAttestor(new Attestor(key.privateKey as Hex, gov, record, { finalityDepth: 0, logger: silentLogger(), snapshots: source }));
-    await new AttestorSetClient(gov).proposeSet(t.hub.governance.path, [key.address], 1);
-    await until(async () => getAddress((await b.port.getFunction('attestors')())[0] as string) === getAddress(key.address), { timeoutMs: 60_000, what: 'the snapshot attestor set on chain B' });
-    t.hub.relayer.enableSnapshots({ source, intervalMs: 300 });
 
     // The registries: an issuer accredited for the schema, and the sender's DID, controlled by its chain-A account.
     const wallets = [Wallet.createRandom(), Wallet.createRandom()];
@@ -91,7 +78,6 @@ describe('credit-gated receiver end to end', () => {
   afterAll(async () => {
     a?.provider.destroy();
     b?.provider.destroy();
-    record?.close();
     await t?.stop();
   });
 
