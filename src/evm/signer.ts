@@ -1,5 +1,7 @@
-import { NonceManager, Wallet, type Interface, type JsonRpcProvider, type TransactionReceipt, type TransactionRequest } from 'ethers';
+import { NonceManager, Wallet, isError, type Interface, type JsonRpcProvider, type TransactionReceipt, type TransactionRequest } from 'ethers';
 import { ContractRevertError, QiaoError } from '../errors.ts';
+
+const NONCE_RETRIES = 4;
 
 /**
  * Sends transactions from one key in order: nonces are managed locally and
@@ -37,12 +39,18 @@ export class TxSender {
       throw new QiaoError('tx_failed', 'transaction failed', { cause });
     };
     const submit = async () => {
-      try {
-        return await this.nm.sendTransaction(tx);
-      } catch (cause) {
-        // The nonce may not have been used: read it from the chain again.
-        this.nm.reset();
-        return fail(cause);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.nm.sendTransaction(tx);
+        } catch (cause) {
+          // The nonce may not have been used: read it from the chain again.
+          this.nm.reset();
+          // The node refused the nonce (another process sent from this key, or a
+          // pending transaction holds it): this transaction was not accepted, so
+          // sending it again with a fresh nonce cannot make it happen twice.
+          if (attempt < NONCE_RETRIES && (isError(cause, 'NONCE_EXPIRED') || isError(cause, 'REPLACEMENT_UNDERPRICED'))) continue;
+          return fail(cause);
+        }
       }
     };
     const sending = this.queue.then(submit, submit);

@@ -70,7 +70,7 @@ describe('malformed config', () => {
 
     it('fills defaults for an empty config', () => {
       const c = parseConfig({});
-      expect(c.api).toEqual({ host: '127.0.0.1', port: 7878 });
+      expect(c.api).toEqual({ host: '127.0.0.1', port: 7878, keys: {} });
       expect(c.dataDir).toBe('.qiao');
       expect(c.dev).toBe(false);
     });
