@@ -6,7 +6,7 @@ import type { GovernanceClient } from '../src/governance/client.ts';
 import type { MessageIndex } from '../src/index/types.ts';
 import type { Attestor } from './attestor/attestor.ts';
 import type { BftLightClient } from './light/bft-client.ts';
-import type { AttestJob, CommitJob, DeliverJob, VerifyJob } from './jobs.ts';
+import type { AckJob, AttestJob, CommitJob, DeliverJob, TimeoutJob, VerifyJob } from './jobs.ts';
 import type { JobQueue } from './queue/types.ts';
 
 export interface RelayerSettings {
@@ -32,6 +32,12 @@ export interface RelayerQueues {
   commit: JobQueue<CommitJob>;
   attest: JobQueue<AttestJob>;
   deliver: JobQueue<DeliverJob>;
+  /**
+   * Acknowledgements and timeouts, at priority 0. Contexts that never run those
+   * stages (an index rebuild) leave them out.
+   */
+  ack?: JobQueue<AckJob>;
+  timeout?: JobQueue<TimeoutJob>;
 }
 
 /** What every stage gets: small, explicit dependencies instead of a god object. */

@@ -10,11 +10,17 @@ export const VerifyJob = z.object({ chainId: chain, height, ids: z.array(hex32).
 export const CommitJob = z.object({ reason: z.string().max(64) }).strict();
 export const AttestJob = z.object({ batchNo: height }).strict();
 export const DeliverJob = z.object({ batchNo: height, dstChain: chain }).strict();
+/** Ack messages delivered on `chainId` (a source port): their originals move to acknowledged or refunded. */
+export const AckJob = z.object({ chainId: chain, ids: z.array(hex32).min(1).max(5000) }).strict();
+/** One attested message past its timeout at its destination: write the cancel marker. */
+export const TimeoutJob = z.object({ id: hex32 }).strict();
 
 export type VerifyJob = z.infer<typeof VerifyJob>;
 export type CommitJob = z.infer<typeof CommitJob>;
 export type AttestJob = z.infer<typeof AttestJob>;
 export type DeliverJob = z.infer<typeof DeliverJob>;
+export type AckJob = z.infer<typeof AckJob>;
+export type TimeoutJob = z.infer<typeof TimeoutJob>;
 
 export function parseJob<T>(schema: z.ZodType<T>, data: unknown, queue: string): T {
   const r = schema.safeParse(data);

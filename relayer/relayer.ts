@@ -8,13 +8,18 @@ import type { MessageIndex } from '../src/index/types.ts';
 import type { Attestor } from './attestor/attestor.ts';
 import { BftLightClient } from './light/bft-client.ts';
 import { decodeBftTrustRoot } from './light/bft-trust.ts';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../src/errors.ts';
+import { keepLease, LeaseLostError, type HeldLease } from './lease.ts';
 import type { ConnectedChain, RelayerQueues, RelayerSettings, StageContext } from './context.ts';
-import type { AttestJob, CommitJob, DeliverJob, VerifyJob } from './jobs.ts';
+import type { AckJob, AttestJob, CommitJob, DeliverJob, TimeoutJob, VerifyJob } from './jobs.ts';
 import type { QueueBackend, WorkerHandle } from './queue/types.ts';
 import { attestJob, queueDeliveries } from './stages/attest.ts';
 import { commitJob, requestCommit } from './stages/commit.ts';
 import { deliverJob } from './stages/deliver.ts';
+import { ackJob } from './stages/ack.ts';
+import { scanTimeouts, timeoutJob } from './stages/timeout.ts';
 import { observeOnce } from './stages/observe.ts';
 import { verifyJob } from './stages/verify.ts';
 import { AttestorSetClient } from '../src/governance/attestor-set.ts';
@@ -35,6 +40,45 @@ export interface RelayerDeps {
   allowLocalDev(chainId: string): boolean;
   /** Registry snapshots (root type 2): off until the hub gives a registry reader. */
   snapshots?: SnapshotSettings;
+  /** Watcher leases (from `queues.leases`): this process's holder name and the lease timing. */
+  leases?: LeaseSettings;
+}
+
+export interface LeaseSettings {
+  /** Who holds a lease (logged and shown by `qiao relayer status`); default host:pid:random. */
+  holder?: string;
+  /** A killed holder's chains are taken over within about this long (default 10 s). */
+  ttlMs?: number;
+  /** Default a third of the TTL, so two renewals can fail before the lease expires. */
+  renewEveryMs?: number;
+}
+
+export const DEFAULT_LEASE_TTL_MS = 10_000;
+
+/** The lease key of a chain's watcher (under the queue backend's prefix). */
+export const watcherLeaseKey = (chainId: string) => `watch:${chainId}`;
+
+/**
+ * The index as a watcher holding fence `fence` sees it: its checkpoint writes
+ * go through the fenced write, and a refused one (a later holder has written)
+ * ends the step with LeaseLostError. Everything else the watcher writes
+ * (recorded messages, verify jobs) is idempotent by id.
+ */
+function fencedIndex(index: MessageIndex, lease: HeldLease): MessageIndex {
+  return new Proxy(index, {
+    get(target, prop) {
+      if (prop === 'setCheckpoint') {
+        return async (chainId: string, height: bigint) => {
+          if (!lease.held) throw new LeaseLostError(`watcher lease ${lease.grant.key} was lost before the checkpoint write`);
+          if (!(await target.setCheckpointFenced(chainId, height, lease.grant.fence))) {
+            throw new LeaseLostError(`checkpoint of ${chainId} refused fence ${lease.grant.fence}: a later lease holder has written`, { data: { chainId, fence: String(lease.grant.fence) } });
+          }
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 interface Watcher {
@@ -53,13 +97,18 @@ export class Relayer {
   private readonly rotation: RotationCarrier;
   private snapshots: SnapshotPipeline | null = null;
   private readonly roots: Watcher[] = [];
+  /** This process's name as a lease holder. */
+  readonly holder: string;
 
   private constructor(private readonly deps: RelayerDeps) {
+    this.holder = deps.leases?.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.queues = {
       verify: deps.queues.queue<VerifyJob>('verify'),
       commit: deps.queues.queue<CommitJob>('commit'),
       attest: deps.queues.queue<AttestJob>('attest'),
       deliver: deps.queues.queue<DeliverJob>('deliver'),
+      ack: deps.queues.queue<AckJob>('ack'),
+      timeout: deps.queues.queue<TimeoutJob>('timeout'),
     };
     this.ctx = {
       index: deps.index,
@@ -101,12 +150,15 @@ export class Relayer {
       r.queues.commit.process((job) => commitJob(r.ctx, job), { concurrency: 1 }),
       r.queues.attest.process((job) => attestJob(r.ctx, job), { concurrency: c }),
       r.queues.deliver.process((job) => deliverJob(r.ctx, job), { concurrency: c }),
+      r.queues.ack!.process((job) => ackJob(r.ctx, job), { concurrency: c }),
+      r.queues.timeout!.process((job) => timeoutJob(r.ctx, job), { concurrency: c }),
     );
     await r.recover();
     // Separate loops: a failing hand-over never holds up snapshots, nor the reverse.
     r.roots.push(
       r.loop('attestor-set hand-over', () => r.rotation.step()),
       r.loop('registry snapshot', async () => r.snapshots?.step()),
+      r.loop('timeouts', () => scanTimeouts(r.ctx)),
     );
     return r;
   }
@@ -195,8 +247,61 @@ export class Relayer {
     this.deps.logger.info({ chain: chainId }, 'chain disconnected');
   }
 
+  /** The chains whose watcher lease this process holds now, with the fence. */
+  heldLeases(): { chainId: string; fence: bigint }[] {
+    return [...this.leases].filter(([, l]) => l.held).map(([chainId, l]) => ({ chainId, fence: l.grant.fence }));
+  }
+
+  private readonly leases = new Map<string, HeldLease>();
+
+  /**
+   * A chain's watcher runs only while this process holds the chain's lease
+   * (exactly one watcher per chain across all relayer processes); without it
+   * the loop keeps trying to take the lease, so a dead holder's chain is taken
+   * over within the TTL. Every stage worker runs either way.
+   */
   private watch(chain: ConnectedChain, logger: Logger): Watcher {
-    return this.loop('watch', async () => observeOnce(this.ctx, chain), logger);
+    const chainId = chain.registration.chainId;
+    const store = this.deps.queues.leases;
+    const ttlMs = this.deps.leases?.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+    const renewEveryMs = this.deps.leases?.renewEveryMs;
+    const drop = async () => {
+      const held = this.leases.get(chainId);
+      this.leases.delete(chainId);
+      await held?.release();
+    };
+    const inner = this.loop(
+      'watch',
+      async () => {
+        let lease = this.leases.get(chainId);
+        if (lease && !lease.held) {
+          this.leases.delete(chainId);
+          lease = undefined;
+        }
+        if (!lease) {
+          const grant = await store.acquire(watcherLeaseKey(chainId), this.holder, ttlMs);
+          if (!grant) return false;
+          lease = keepLease(store, grant, { ttlMs, ...(renewEveryMs ? { renewEveryMs } : {}), logger });
+          this.leases.set(chainId, lease);
+          logger.info({ fence: String(grant.fence), holder: this.holder }, 'watcher lease taken');
+        }
+        try {
+          return await observeOnce({ ...this.ctx, index: fencedIndex(this.ctx.index, lease) }, chain);
+        } catch (err) {
+          if (!(err instanceof LeaseLostError)) throw err;
+          logger.warn({ err }, 'watcher stopped: its lease was lost');
+          await drop();
+          return false;
+        }
+      },
+      logger,
+    );
+    return {
+      async stop() {
+        await inner.stop();
+        await drop();
+      },
+    };
   }
 
   /**

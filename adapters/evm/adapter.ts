@@ -1,7 +1,9 @@
 import { Contract, Interface, getAddress, type JsonRpcProvider, type Log } from 'ethers';
 import type {
+  AckState,
   AdapterContext,
   AttestorRotation,
+  CancelRequest,
   ChainAdapter,
   ChainHeads,
   CommitmentProver,
@@ -11,6 +13,7 @@ import type {
   MessageWatcher,
   ObservedMessage,
   PortAttestorState,
+  PortClock,
   PortRegistryRoot,
   PortTx,
   Receipt,
@@ -36,11 +39,17 @@ export const REJECT_REASONS: Record<number, string> = {
   5: 'bad_receiver',
   6: 'already_delivered',
   7: 'timed_out',
+  8: 'cancelled',
 };
+
+/** The port's receipt and ack codes. */
+const OUTCOMES = { 1: 'delivered', 2: 'failed', 3: 'cancelled' } as const;
 
 /** Per-item gas the port spends besides the receiver's own gasLimit (decode, proof, receipt, event). */
 const ITEM_OVERHEAD = 90_000n;
 const BATCH_OVERHEAD = 150_000n;
+/** A message with a timeout is answered: the port sends an ack message after the receiver returns. */
+const ACK_ITEM_OVERHEAD = 110_000n;
 
 async function rpc<T>(endpoint: string, what: string, f: () => Promise<T>): Promise<T> {
   try {
@@ -66,6 +75,9 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   const iface = new Interface(artifacts.QiaoPort.abi as never);
   const sentTopic = iface.getEvent('MessageSent')!.topicHash;
   const deliveredTopic = iface.getEvent('MessageDelivered')!.topicHash;
+  const cancelledTopic = iface.getEvent('MessageCancelled')!.topicHash;
+  const acknowledgedTopic = iface.getEvent('Acknowledged')!.topicHash;
+  const refundedTopic = iface.getEvent('MessageRefunded')!.topicHash;
 
   // The registry binds the chain id to its genesis: a wrong endpoint is refused at connect.
   const genesis = await rpc(reg.endpoints[0]!, 'eth_getBlockByNumber(0)', () => providers[0]!.getBlock(0));
@@ -152,6 +164,10 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   async function receiptOf(id: Hex): Promise<Receipt | null> {
     const status = Number(await rpc(primaryUrl, 'receipts', () => portContract.getFunction('receipts')(id) as Promise<bigint>));
     if (status === 0) return null;
+    if (status === 3) {
+      const marker = await lastLog(cancelledTopic, id);
+      return marker ? { id, status: 'cancelled', txHash: marker.transactionHash.toLowerCase() as Hex, height: BigInt(marker.blockNumber) } : null;
+    }
     const logs = await rpc(primaryUrl, 'eth_getLogs', () => primary.getLogs({ address: port, topics: [deliveredTopic, id], fromBlock: 0n, toBlock: 'latest' }));
     // The last delivery attempt decides (a failed message may be retried and delivered).
     const last = logs[logs.length - 1];
@@ -160,6 +176,11 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     const ok = parsed.args[1] as boolean;
     const base = { id, txHash: last.transactionHash.toLowerCase() as Hex, height: BigInt(last.blockNumber) };
     return ok ? { ...base, status: 'delivered' } : { ...base, status: 'failed', reason: decodeReason(parsed.args[2] as string) };
+  }
+
+  async function lastLog(topic: string, id: Hex): Promise<Log | undefined> {
+    const logs = await rpc(primaryUrl, 'eth_getLogs', () => primary.getLogs({ address: port, topics: [topic, id], fromBlock: 0n, toBlock: 'latest' }));
+    return logs[logs.length - 1];
   }
 
   const decodePortError = customErrorDecoder(iface);
@@ -188,19 +209,21 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     }
   }
 
-  /** An older port has no rotationGraceSeconds(): the call reverts without data. */
-  async function followsRoots(): Promise<boolean> {
+  /** An older port lacks newer getters: the call reverts without data. */
+  async function hasGetter(fn: string, missing: string): Promise<boolean> {
     try {
-      await primary.call({ to: port, data: iface.encodeFunctionData('rotationGraceSeconds', []) });
+      await primary.call({ to: port, data: iface.encodeFunctionData(fn, []) });
       return true;
     } catch (err) {
       if ((err as { code?: unknown }).code === 'CALL_EXCEPTION' && !revertData(err)) {
-        logger.warn({ port }, 'this port predates attestor-set hand-overs and registry roots: it keeps its set until its admin changes it');
+        logger.warn({ port }, missing);
         return false;
       }
       throw new RpcError(primaryUrl, 'probing the port failed', { cause: err });
     }
   }
+  const followsRoots = () => hasGetter('rotationGraceSeconds', 'this port predates attestor-set hand-overs and registry roots: it keeps its set until its admin changes it');
+  const answers = () => hasGetter('ACK_GAS_LIMIT', 'this port predates acknowledgements and timeouts: its timed-out messages get no cancel marker and no refund');
 
   const read = <T>(fn: string, ...args: unknown[]) => rpc(primaryUrl, fn, () => portContract.getFunction(fn)(...args) as Promise<T>);
 
@@ -236,8 +259,37 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     },
   };
 
+  /** Acknowledgements and timeouts: only ports deployed since they exist have them. */
+  const acksAndTimeouts: Required<Pick<MessageDeliverer, 'clock' | 'cancel' | 'ackOf'>> = {
+    async clock(): Promise<PortClock> {
+      const b = await rpc(primaryUrl, 'eth_getBlockByNumber', () => primary.getBlock('latest'));
+      if (!b) throw new RpcError(primaryUrl, 'no latest block');
+      return { height: BigInt(b.number), time: BigInt(b.timestamp) };
+    },
+    async cancel(r: CancelRequest): Promise<PortTx> {
+      // deliverBatch accepts roots on the way; a message that was never delivered
+      // (a paused port, say) may sit under a root this port has not seen yet.
+      if (!(await read<boolean>('acceptedRoots', r.root))) await portCall('acceptRoot', [r.setId, r.batchNo, r.root, r.signatures]);
+      return portCall('cancel', [r.root, r.item.encoded, r.item.proof]);
+    },
+    async ackOf(id: Hex): Promise<AckState> {
+      const code = Number(await read<bigint>('acks', id));
+      const outcome = OUTCOMES[code as keyof typeof OUTCOMES];
+      if (!outcome) return { outcome: 'none' };
+      const log = await lastLog(acknowledgedTopic, id);
+      if (!log) throw new RpcError(primaryUrl, `the port records ack ${code} for ${id} but no Acknowledged log was found`);
+      const base: AckState = { outcome, txHash: log.transactionHash.toLowerCase() as Hex, height: BigInt(log.blockNumber) };
+      if (outcome !== 'cancelled') return base;
+      const refund = await lastLog(refundedTopic, id);
+      if (!refund) return base;
+      const p = iface.parseLog(refund)!;
+      return { ...base, refund: { sender: getAddress(p.args[1] as string), value: p.args[2] as bigint, paid: p.args[3] as boolean } };
+    },
+  };
+
   const deliverer: MessageDeliverer = {
     ...((await followsRoots()) ? roots : {}),
+    ...((await answers()) ? acksAndTimeouts : {}),
     receiptOf,
     async deliver(batch: DeliveryBatch): Promise<DeliveryOutcome[]> {
       if (!sender) throw new ConfigError('relayerKey', `no relayer key to deliver on ${chainId}`);
@@ -249,11 +301,15 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
         const r = await receiptOf(item.id);
         if (r?.status === 'delivered') out.push({ id: item.id, status: 'delivered', txHash: r.txHash, height: r.height });
         else if (r?.status === 'failed') out.push({ id: item.id, status: 'failed', txHash: r.txHash, height: r.height, reason: r.reason ?? 'receiver reverted' });
+        else if (r?.status === 'cancelled') out.push({ id: item.id, status: 'rejected', reason: 'cancelled' });
         else todo.push(item);
       }
       if (todo.length === 0) return out;
       let gas = BATCH_OVERHEAD;
-      for (const item of todo) gas += decodeMessage(item.encoded).gasLimit * 64n / 63n + ITEM_OVERHEAD;
+      for (const item of todo) {
+        const m = decodeMessage(item.encoded);
+        gas += m.gasLimit * 64n / 63n + ITEM_OVERHEAD + (m.timeoutHeight !== 0n || m.timeoutUnixSeconds !== 0n ? ACK_ITEM_OVERHEAD : 0n);
+      }
       const data = iface.encodeFunctionData('deliverBatch', [batch.setId, batch.batchNo, batch.root, batch.signatures, todo.map((i) => i.encoded), todo.map((i) => i.proof)]);
       const decode = customErrorDecoder(iface);
       let receipt;

@@ -4,6 +4,7 @@ import { DelayedError, Queue, UnrecoverableError as BullmqUnrecoverableError, Wo
 import { Redis } from 'ioredis';
 import { QiaoError, redactUrl, ValidationError } from '../../src/errors.ts';
 import type { Logger } from '../../src/logging.ts';
+import { RedisLeaseStore } from '../lease.ts';
 import { backoffDelay } from './backoff.ts';
 import { fromBullmqId, toBullmqId } from './bullmq-ids.ts';
 import { classifyFailure } from './failure.ts';
@@ -251,6 +252,7 @@ export function createBullmqBackend({ connection, prefix = 'qiao', logger }: { c
   let closing: Promise<void> | undefined;
   return {
     kind: 'bullmq',
+    leases: new RedisLeaseStore(redis, prefix),
     queue<T>(name: string): JobQueue<T> {
       if (closing) throw new QiaoError('queue_closed', 'queue backend is closed');
       const checked = checkQueueName(name);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QiaoError, ValidationError } from '../../src/errors.ts';
+import { MemoryLeaseStore } from '../lease.ts';
 import type { Logger } from '../../src/logging.ts';
 import { backoffDelay } from './backoff.ts';
 import { classifyFailure } from './failure.ts';
@@ -225,6 +226,7 @@ export function createMemoryBackend({ logger }: { logger?: Logger } = {}): Queue
   let closed = false;
   return {
     kind: 'memory',
+    leases: new MemoryLeaseStore(),
     queue<T>(name: string): JobQueue<T> {
       if (closed) throw new QiaoError('queue_closed', 'queue backend is closed');
       const checked = checkQueueName(name);

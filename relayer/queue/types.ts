@@ -1,3 +1,5 @@
+import type { LeaseStore } from '../lease.ts';
+
 /**
  * One queue interface, implemented twice (in-process and BullMQ) with the same
  * semantics; `test/conformance/queue.test.ts` runs against both.
@@ -72,6 +74,8 @@ export interface JobQueue<T> {
 
 export interface QueueBackend {
   readonly kind: 'memory' | 'bullmq';
+  /** Leases shared by every process on this backend (in-process for memory, Redis for BullMQ). */
+  readonly leases: LeaseStore;
   queue<T>(name: string): JobQueue<T>;
   close(): Promise<void>;
 }

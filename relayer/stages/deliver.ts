@@ -7,6 +7,7 @@ import { DeliverJob, parseJob } from '../jobs.ts';
 import { currentSignatures } from './attest.ts';
 import type { Job } from '../queue/types.ts';
 import { signaturesForPort, type SignedBy } from '../roots/signatures.ts';
+import { ackTarget, queueAcks } from './ack.ts';
 import type { ConnectedChain } from '../context.ts';
 
 /**
@@ -22,7 +23,7 @@ const FATAL_REVERTS = new Set(['NotEnoughSignatures', 'LengthMismatch']);
  * carries it) or the batch was signed by a set the port no longer takes: the
  * attest stage is asked to collect the current set's signatures.
  */
-async function signaturesFor(ctx: StageContext, chain: ConnectedChain, batchNo: bigint): Promise<SignedBy> {
+export async function signaturesFor(ctx: StageContext, chain: ConnectedChain, batchNo: bigint): Promise<SignedBy> {
   const rows = await ctx.index.attestations(batchNo, 1);
   const state = await chain.adapter.deliverer.attestorState?.();
   const set = await ctx.gov.attestors();
@@ -51,6 +52,8 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
   if (!batch || batch.status !== 'attested') throw new NotReadyError(`batch ${bn} is not attested yet`, 1000);
   const rows = (await ctx.index.getMessages(batch.ids)).filter((r) => r.dstChain === dstChain && r.status === 'attested');
   if (rows.length === 0) return;
+  // Acks first: they close messages already delivered elsewhere (DESIGN.md step 6).
+  rows.sort((a, b) => Number(ackTarget(b.message) !== null) - Number(ackTarget(a.message) !== null));
   const signed = await signaturesFor(ctx, chain, batchNo);
   const tree = MessageTree.of(batch.ids);
   for (let i = 0; i < rows.length; i += ctx.settings.deliverChunk) {
@@ -65,6 +68,9 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
       if (revert?.errorName === 'WrongSetId') throw new NotReadyError(`the port on ${dstChain} no longer takes set ${signed.setId} for batch ${bn}`, 500, { cause: err });
       throw err;
     }
+    // Queued before the index moves: a crash in between replays the delivery, which finds the receipts and queues again.
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    await queueAcks(ctx, dstChain, outcomes.flatMap((o) => (o.status === 'delivered' ? (byId.get(o.id) ?? []) : [])));
     for (const o of outcomes) {
       if (o.status === 'delivered') {
         await ctx.index.setDstTx(o.id, o.txHash);

@@ -10,6 +10,8 @@ import { registerMessages } from './commands/messages.ts';
 import { registerProof } from './commands/proof.ts';
 import { registerRegistry } from './commands/registry-cmd.ts';
 import { registerStart } from './commands/start.ts';
+import { registerRelayer } from './commands/relayer-cmd.ts';
+import { registerDlq } from './commands/dlq-cmd.ts';
 
 export function buildProgram(): Command {
   const program = new Command('qiao')
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerIdentity(program);
   registerIssuers(program);
   registerCredit(program);
+  registerRelayer(program);
+  registerDlq(program);
   return program;
 }
 

@@ -73,7 +73,8 @@ export type DeliveryOutcome =
 
 export interface Receipt {
   id: Hex;
-  status: 'delivered' | 'failed';
+  /** `cancelled`: the port's cancel marker (past the timeout, never deliverable again). */
+  status: 'delivered' | 'failed' | 'cancelled';
   txHash: Hex;
   height: bigint;
   reason?: string;
@@ -116,6 +117,31 @@ export interface PortTx {
   height: bigint;
 }
 
+/** A destination chain's clock, as its latest block says (the one message timeouts run on). */
+export interface PortClock {
+  height: bigint;
+  time: bigint;
+}
+
+/** Writes the cancel marker of one attested message past its timeout (the root is accepted first if needed). */
+export interface CancelRequest {
+  setId: bigint;
+  batchNo: bigint;
+  root: Hex;
+  signatures: Hex[];
+  item: DeliveryItem;
+}
+
+/** What a source port recorded for one of its outbound messages when the destination's answer arrived. */
+export interface AckState {
+  outcome: 'none' | 'delivered' | 'failed' | 'cancelled';
+  /** The transaction that recorded it (absent for `none`). */
+  txHash?: Hex;
+  height?: bigint;
+  /** For `cancelled` of a refundable send: what was returned and whether the sender took it (else claimable). */
+  refund?: { sender: string; value: bigint; paid: boolean };
+}
+
 export interface MessageDeliverer {
   /** Delivers what has no receipt yet; items already received come back with their receipt. */
   deliver(batch: DeliveryBatch): Promise<DeliveryOutcome[]>;
@@ -126,6 +152,10 @@ export interface MessageDeliverer {
   /** Ports that hold registry snapshots for contracts on their chain. */
   registryRoot?(): Promise<PortRegistryRoot>;
   acceptRegistryRoot?(r: RegistryRootDelivery): Promise<PortTx>;
+  /** Ports with acknowledgements and timeouts (cancel markers, acks travelling back as messages). */
+  clock?(): Promise<PortClock>;
+  cancel?(r: CancelRequest): Promise<PortTx>;
+  ackOf?(id: Hex): Promise<AckState>;
 }
 
 export interface ChainAdapter {

@@ -44,5 +44,10 @@ export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
   if (from === to) return false;
   if (TERMINAL_STATUSES.has(from)) return false;
   if (to === 'quarantined') return from === 'sent' || from === 'verified';
+  // Never both delivered and refunded: a refund follows a cancel (timed_out), or a
+  // failed or undelivered message whose cancel the index did not see yet.
+  if (to === 'refunded') return from === 'timed_out' || from === 'failed' || from === 'attested';
+  // A cancelled message is acknowledged by its refund, never by a delivery receipt.
+  if (to === 'acknowledged' && from === 'timed_out') return false;
   return RANK[to] > RANK[from];
 }

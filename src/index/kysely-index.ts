@@ -596,6 +596,20 @@ export class KyselyIndex implements MessageIndex {
       .execute();
   }
 
+  async setCheckpointFenced(chainId: string, height: bigint, fence: bigint): Promise<boolean> {
+    const chain = text(chainId, 'chainId');
+    const h = int8(height, 'height');
+    const token = int8(fence, 'fence');
+    // RETURNING yields a row only when the insert or the guarded update happened.
+    const r = await sql<{ fence: string }>`
+      INSERT INTO checkpoints (chain_id, height, fence, updated_at) VALUES (${chain}, ${h}, ${token}, now())
+      ON CONFLICT (chain_id) DO UPDATE
+        SET height = greatest(checkpoints.height, excluded.height), fence = excluded.fence, updated_at = excluded.updated_at
+        WHERE checkpoints.fence <= excluded.fence
+      RETURNING fence`.execute(this.#db);
+    return r.rows.length > 0;
+  }
+
   // ---- lanes ----
 
   async recordLaneNonces(entries: readonly { srcChain: string; srcPort: string; dstChain: string; nonce: bigint }[]): Promise<NonceGap[]> {

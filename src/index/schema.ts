@@ -85,6 +85,8 @@ export interface AttestationsTable {
 export interface CheckpointsTable {
   chain_id: string;
   height: Int8;
+  /** Fencing token of the watcher lease that last wrote (migration 2026112512000). */
+  fence: Generated<Int8>;
   updated_at: Time;
 }
 

@@ -244,6 +244,12 @@ export interface MessageIndex {
   getCheckpoint(chainId: string): Promise<bigint | null>;
   /** Only moves forward. */
   setCheckpoint(chainId: string, height: bigint): Promise<void>;
+  /**
+   * The watcher's checkpoint write, guarded by its lease's fencing token: applied
+   * only while no later token has written (`fence <= token`), moving the height
+   * only forward. False when refused: the caller's lease was taken over.
+   */
+  setCheckpointFenced(chainId: string, height: bigint, fence: bigint): Promise<boolean>;
 
   /** Lane nonce bookkeeping: records the highest contiguous nonce and any gap seen. */
   recordLaneNonces(entries: readonly { srcChain: string; srcPort: string; dstChain: string; nonce: bigint }[]): Promise<NonceGap[]>;

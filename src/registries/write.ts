@@ -1,8 +1,9 @@
 import type { Interface, JsonRpcProvider, TransactionReceipt } from 'ethers';
 import type { Hex } from '../domain/hex.ts';
-import { ContractRevertError, NotReadyError } from '../errors.ts';
+import { NotReadyError } from '../errors.ts';
+import { decoderOf, simulateAs, type ErrorDecoder } from '../governance/checked-send.ts';
 import type { GovernPath, GovernResult } from '../governance/govern.ts';
-import { customErrorDecoder, revertData, type TxSender } from '../evm/signer.ts';
+import type { TxSender } from '../evm/signer.ts';
 
 /**
  * Sends calls to one contract so that a refusal always surfaces as a
@@ -10,14 +11,14 @@ import { customErrorDecoder, revertData, type TxSender } from '../evm/signer.ts'
  * before anything is signed: the call is estimated first from the same account.
  */
 export class ContractWriter {
-  private readonly decode: (data: string) => { name: string; args: unknown[] } | null;
+  private readonly decode: ErrorDecoder;
 
   constructor(
     readonly provider: JsonRpcProvider,
     readonly address: string,
     readonly iface: Interface,
   ) {
-    this.decode = customErrorDecoder(iface);
+    this.decode = decoderOf([iface]);
   }
 
   encode(fn: string, args: readonly unknown[]): Hex {
@@ -30,17 +31,7 @@ export class ContractWriter {
    * that holds no ether.
    */
   async preflight(from: string, fn: string, data: Hex): Promise<void> {
-    try {
-      await this.provider.call({ from, to: this.address, data });
-    } catch (cause) {
-      const d = revertData(cause);
-      const decoded = d ? this.decode(d) : null;
-      if (decoded) {
-        const args = decoded.args.map(String);
-        throw new ContractRevertError(decoded.name, `${fn} reverted: ${decoded.name}(${args.join(', ')})`, { cause, data: { fn, args } });
-      }
-      throw cause;
-    }
+    await simulateAs(this.provider, from, this.address, data, fn, this.decode);
   }
 
   async send(sender: TxSender, fn: string, args: readonly unknown[]): Promise<TransactionReceipt> {

@@ -468,6 +468,7 @@ function unusedIndex(): MessageIndex {
     addAttestation: unused,
     attestations: unused,
     getCheckpoint: unused,
+    setCheckpointFenced: unused,
     recordRegistryEvents: unused,
     registryEvents: unused,
     setCheckpoint: unused,

@@ -30,4 +30,17 @@ describe('CAIP ids', () => {
     expect(canTransition('attested', 'quarantined')).toBe(false);
     expect(canTransition('quarantined', 'verified')).toBe(false);
   });
+
+  it('a message is never both delivered and refunded, and a cancelled one is not acknowledged', () => {
+    expect(canTransition('delivered', 'refunded')).toBe(false);
+    expect(canTransition('acknowledged', 'refunded')).toBe(false);
+    expect(canTransition('delivered', 'timed_out')).toBe(false);
+    expect(canTransition('timed_out', 'delivered')).toBe(false);
+    expect(canTransition('timed_out', 'acknowledged')).toBe(false);
+    expect(canTransition('timed_out', 'refunded')).toBe(true);
+    expect(canTransition('failed', 'timed_out')).toBe(true);
+    expect(canTransition('failed', 'refunded')).toBe(true);
+    expect(canTransition('delivered', 'acknowledged')).toBe(true);
+    expect(canTransition('refunded', 'delivered')).toBe(false);
+  });
 });

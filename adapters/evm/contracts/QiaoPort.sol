@@ -5,6 +5,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {IQiaoReceiver} from "./IQiaoReceiver.sol";
+import {IQiaoSender} from "./IQiaoSender.sol";
 import {QiaoMessage} from "./QiaoMessage.sol";
 import {QiaoAttestation} from "./QiaoAttestation.sol";
 
@@ -12,6 +13,32 @@ import {QiaoAttestation} from "./QiaoAttestation.sol";
 /// commitment the relayer proves with eth_getProof), delivers attested ones,
 /// follows the attestor set's signed hand-overs (root type 3) and holds the
 /// latest attested registry snapshot (root type 2) for contracts on this chain.
+///
+/// Acknowledgements and timeouts (DESIGN.md "The flow of one message", step 6).
+/// No new root type or leaf: an outcome travels back as an ordinary Qiao
+/// message, so it is observed, proven with eth_getProof, committed, attested and
+/// delivered like any other, and the frozen formats stay as they are.
+/// - Only a message with a timeout (timeoutHeight or timeoutUnixSeconds set) is
+///   answered; one without can never be refunded and stays fire-and-forget.
+/// - At the destination, the first receipt of such a message (delivered, or
+///   failed) and its cancel marker each make the port `send` one ack message
+///   from itself to the source port: sender = srcPort = this port, receiver =
+///   dstPort = the source port, no timeout (acks are never answered),
+///   payload = abi.encode(uint8 outcome, bytes32 originalId, bytes reason) with
+///   outcome 1 delivered, 2 failed, 3 cancelled (the receipt codes).
+/// - The cancel marker (`cancel`, receipts[id] = 3) is written only for a message
+///   of an attested root, addressed here, past its timeout on this chain's
+///   clock, without a delivered receipt. Delivery and cancellation exclude each
+///   other in the one `receipts` slot, so a message is never both.
+/// - At the source, every timed send records which port must answer
+///   (keccak256(abi.encode(keccak256(dstChain), keccak256(dstPort)))). The ack
+///   is delivered to this port as receiver; `qiaoReceive` accepts it only from
+///   that port on that chain (the hub attests srcChain/srcPort: only a chain's
+///   registered port is observed). `sendRefundable` escrows msg.value; a
+///   cancelled ack returns it to the sender (with IQiaoSender.qiaoRefund), a
+///   delivered ack settles it (the value stays locked here, backing what the
+///   destination credited); a failed ack releases nothing (a failed message
+///   stays retryable until its timeout).
 contract QiaoPort {
     // Storage layout is part of the proof format: `commitments` MUST stay at slot 0
     // and `laneNonce` at slot 1 (the relayer proves these slots).
@@ -26,10 +53,18 @@ contract QiaoPort {
 
     uint8 public constant RECEIPT_DELIVERED = 1;
     uint8 public constant RECEIPT_FAILED = 2;
+    /// The cancel marker: past its timeout, never delivered, never deliverable again.
+    uint8 public constant RECEIPT_CANCELLED = 3;
     uint256 public constant MAX_PAYLOAD = 64 * 1024;
     uint256 private constant MAX_REASON = 256;
     // Gas the port itself needs after the receiver returns (receipt, event).
     uint256 private constant DELIVERY_OVERHEAD = 30_000;
+    // Gas the port needs to send an ack message after the receiver returns.
+    uint256 private constant ACK_OVERHEAD = 90_000;
+    /// Gas limit of ack messages: what the source port's qiaoReceive (and a refund) needs.
+    uint64 public constant ACK_GAS_LIMIT = 200_000;
+    // Gas given to the sender's qiaoRefund callback; a refund it refuses stays claimable.
+    uint256 private constant REFUND_CALL_GAS = 60_000;
 
     string public chainName;
     bytes32 private immutable chainNameHash;
@@ -64,6 +99,19 @@ contract QiaoPort {
     uint64 private registryTakenAt;
     bytes32 private registryTreeRoot;
 
+    /// Outbound message id (sent with a timeout) => the port that must answer it.
+    mapping(bytes32 => bytes32) public ackPeer;
+    /// Outbound message id => the outcome acknowledged by the destination port (the receipt codes).
+    mapping(bytes32 => uint8) public acks;
+    struct Escrow {
+        address sender;
+        uint96 value;
+    }
+    /// Outbound message id => what sendRefundable holds until the message's outcome comes back.
+    mapping(bytes32 => Escrow) public escrows;
+    /// Refunds whose transfer the sender refused: claimable with claimRefund.
+    mapping(address => uint256) public claimable;
+
     uint8 public constant REGISTRY_OK = 0;
     uint8 public constant REGISTRY_NO_ROOT = 1;
     uint8 public constant REGISTRY_TOO_OLD = 2;
@@ -78,6 +126,11 @@ contract QiaoPort {
     event RegistryRootAccepted(uint64 indexed setId, uint64 indexed snapshotNo, bytes32 treeRoot, uint64 takenAt);
     event SettingChanged(string name, uint64 value);
     event Paused(address by, bool paused);
+    event MessageCancelled(bytes32 indexed id);
+    event Acknowledged(bytes32 indexed id, uint8 outcome, bytes reason);
+    event MessageRefunded(bytes32 indexed id, address indexed sender, uint256 value, bool paid);
+    event EscrowSettled(bytes32 indexed id, uint256 value);
+    event RefundClaimed(address indexed sender, uint256 value);
 
     error WrongChainName(string expected);
     error PayloadTooLarge(uint256 size);
@@ -98,6 +151,17 @@ contract QiaoPort {
     error LengthMismatch();
     error StaleSetId(uint64 current, uint64 got);
     error StaleSnapshot(uint64 current, uint64 got);
+    error Cancelled(bytes32 id);
+    error NotTimedOut(bytes32 id);
+    error CannotCancel(bytes32 id, uint8 code);
+    error NeedsTimeout();
+    error ValueTooLarge(uint256 value);
+    error OnlySelf();
+    error AckFromWrongPort(bytes32 id);
+    error BadAck(uint8 outcome);
+    error AckNotExpected(bytes32 id, uint8 current, uint8 outcome);
+    error NothingToClaim();
+    error TransferFailed();
 
     // Codes of MessageRejected in batch delivery, one per error above.
     uint8 public constant REJECT_NOT_IN_BATCH = 1;
@@ -107,6 +171,7 @@ contract QiaoPort {
     uint8 public constant REJECT_RECEIVER = 5;
     uint8 public constant REJECT_ALREADY_DELIVERED = 6;
     uint8 public constant REJECT_TIMED_OUT = 7;
+    uint8 public constant REJECT_CANCELLED = 8;
 
     modifier onlyAdmin() {
         if (msg.sender != admin) revert NotAdmin();
@@ -146,6 +211,43 @@ contract QiaoPort {
         uint64 timeoutUnixSeconds,
         bytes calldata payload
     ) external returns (bytes32 id) {
+        id = _send(msg.sender, dstChain, dstPort, receiver, gasLimit, timeoutHeight, timeoutUnixSeconds, payload);
+        if (timeoutHeight != 0 || timeoutUnixSeconds != 0) ackPeer[id] = _peer(dstChain, dstPort);
+    }
+
+    /// Like send, and holds msg.value until the outcome comes back: returned to the
+    /// sender on an attested cancel from the destination port, kept once delivered.
+    /// Needs a timeout (without one nothing could ever be refunded).
+    function sendRefundable(
+        string calldata dstChain,
+        bytes calldata dstPort,
+        bytes calldata receiver,
+        uint64 gasLimit,
+        uint64 timeoutHeight,
+        uint64 timeoutUnixSeconds,
+        bytes calldata payload
+    ) external payable returns (bytes32 id) {
+        if (timeoutHeight == 0 && timeoutUnixSeconds == 0) revert NeedsTimeout();
+        if (msg.value > type(uint96).max) revert ValueTooLarge(msg.value);
+        id = _send(msg.sender, dstChain, dstPort, receiver, gasLimit, timeoutHeight, timeoutUnixSeconds, payload);
+        ackPeer[id] = _peer(dstChain, dstPort);
+        escrows[id] = Escrow(msg.sender, uint96(msg.value));
+    }
+
+    function _peer(string memory chain, bytes memory port_) private pure returns (bytes32) {
+        return keccak256(abi.encode(keccak256(bytes(chain)), keccak256(port_)));
+    }
+
+    function _send(
+        address sender,
+        string memory dstChain,
+        bytes memory dstPort,
+        bytes memory receiver,
+        uint64 gasLimit,
+        uint64 timeoutHeight,
+        uint64 timeoutUnixSeconds,
+        bytes memory payload
+    ) private returns (bytes32 id) {
         if (payload.length > MAX_PAYLOAD) revert PayloadTooLarge(payload.length);
         bytes32 lane = keccak256(bytes(dstChain));
         uint64 nonce = ++laneNonce[lane];
@@ -154,7 +256,7 @@ contract QiaoPort {
                 version: 1,
                 srcChain: chainName,
                 srcPort: abi.encodePacked(address(this)),
-                sender: abi.encodePacked(msg.sender),
+                sender: abi.encodePacked(sender),
                 dstChain: dstChain,
                 dstPort: dstPort,
                 receiver: receiver,
@@ -266,7 +368,22 @@ contract QiaoPort {
         if (code == REJECT_RECEIVER) revert BadReceiver(m.receiver);
         if (code == REJECT_ALREADY_DELIVERED) revert AlreadyDelivered(id);
         if (code == REJECT_TIMED_OUT) revert TimedOut(id);
+        if (code == REJECT_CANCELLED) revert Cancelled(id);
         _call(id, m);
+    }
+
+    /// Writes the cancel marker of an attested message addressed here that is past
+    /// its timeout and was never delivered (a failed one may be cancelled: it was
+    /// retryable only until its timeout). Anyone may call it; it works while
+    /// paused, since it calls no receiver and only ever makes delivery impossible.
+    function cancel(bytes32 root, bytes calldata message, bytes32[] calldata proof) external {
+        if (!acceptedRoots[root]) revert RootNotAttested(root);
+        (uint8 code, bytes32 id, QiaoMessage.Message memory m) = _check(root, message, proof);
+        if (code == 0) revert NotTimedOut(id);
+        if (code != REJECT_TIMED_OUT) revert CannotCancel(id, code);
+        receipts[id] = RECEIPT_CANCELLED;
+        emit MessageCancelled(id);
+        _sendAck(m, id, RECEIPT_CANCELLED, "");
     }
 
     /// Accepts the root (if not yet) and delivers many messages of one batch.
@@ -306,6 +423,7 @@ contract QiaoPort {
         if (keccak256(m.dstPort) != keccak256(abi.encodePacked(address(this)))) return (REJECT_PORT, id, m);
         if (m.receiver.length != 20) return (REJECT_RECEIVER, id, m);
         if (receipts[id] == RECEIPT_DELIVERED) return (REJECT_ALREADY_DELIVERED, id, m);
+        if (receipts[id] == RECEIPT_CANCELLED) return (REJECT_CANCELLED, id, m);
         if ((m.timeoutHeight != 0 && block.number >= m.timeoutHeight) || (m.timeoutUnixSeconds != 0 && block.timestamp >= m.timeoutUnixSeconds)) {
             return (REJECT_TIMED_OUT, id, m);
         }
@@ -313,10 +431,13 @@ contract QiaoPort {
     }
 
     function _call(bytes32 id, QiaoMessage.Message memory m) private {
+        bool answered = _answered(m);
         // EIP-150 forwards at most 63/64 of what is left: make sure the receiver
         // really gets gasLimit, or fail the whole transaction (the relayer retries
         // with more gas) instead of recording a failure the sender did not cause.
-        if (gasleft() < uint256(m.gasLimit) + uint256(m.gasLimit) / 63 + DELIVERY_OVERHEAD) revert InsufficientGas(gasleft(), m.gasLimit);
+        uint256 overhead = DELIVERY_OVERHEAD + (answered ? ACK_OVERHEAD : 0);
+        if (gasleft() < uint256(m.gasLimit) + uint256(m.gasLimit) / 63 + overhead) revert InsufficientGas(gasleft(), m.gasLimit);
+        uint8 before = receipts[id];
         // Marked before the call: a re-entering receiver cannot get the message twice.
         receipts[id] = RECEIPT_DELIVERED;
         address receiver = address(bytes20(m.receiver));
@@ -327,7 +448,7 @@ contract QiaoPort {
         } else {
             bytes memory data = abi.encodeCall(IQiaoReceiver.qiaoReceive, (id, m.srcChain, m.sender, m.payload));
             // Copying a large payload into memory costs gas too: check again right before the call.
-            if (gasleft() < uint256(m.gasLimit) + uint256(m.gasLimit) / 63 + 10_000) revert InsufficientGas(gasleft(), m.gasLimit);
+            if (gasleft() < uint256(m.gasLimit) + uint256(m.gasLimit) / 63 + 10_000 + (answered ? ACK_OVERHEAD : 0)) revert InsufficientGas(gasleft(), m.gasLimit);
             (ok, ret) = receiver.call{gas: m.gasLimit}(data);
         }
         if (!ok) {
@@ -337,6 +458,56 @@ contract QiaoPort {
             ret = "";
         }
         emit MessageDelivered(id, ok, ret);
+        // The first receipt is answered; a failed retry that fails again adds nothing new.
+        if (answered && (ok || before == 0)) _sendAck(m, id, ok ? RECEIPT_DELIVERED : RECEIPT_FAILED, ret);
+    }
+
+    /// Messages with a timeout are answered, except acks themselves (addressed to a port as receiver).
+    function _answered(QiaoMessage.Message memory m) private view returns (bool) {
+        return (m.timeoutHeight != 0 || m.timeoutUnixSeconds != 0) && address(bytes20(m.receiver)) != address(this);
+    }
+
+    function _sendAck(QiaoMessage.Message memory m, bytes32 id, uint8 outcome, bytes memory reason) private {
+        _send(address(this), m.srcChain, m.srcPort, m.srcPort, ACK_GAS_LIMIT, 0, 0, abi.encode(outcome, id, reason));
+    }
+
+    // ------------------------------------------------------- acknowledgements
+
+    /// Receives ack messages (delivered by this port to itself, so msg.sender is
+    /// this port). An ack counts only from the port the message was sent to.
+    function qiaoReceive(bytes32, string calldata srcChain, bytes calldata sender, bytes calldata payload) external {
+        if (msg.sender != address(this)) revert OnlySelf();
+        (uint8 outcome, bytes32 id, bytes memory reason) = abi.decode(payload, (uint8, bytes32, bytes));
+        bytes32 peer = ackPeer[id];
+        if (peer == bytes32(0) || peer != _peer(srcChain, sender)) revert AckFromWrongPort(id);
+        if (outcome == 0 || outcome > RECEIPT_CANCELLED) revert BadAck(outcome);
+        uint8 current = acks[id];
+        // Recorded once: delivered and cancelled are final; failed may still become either.
+        if (current == RECEIPT_DELIVERED || current == RECEIPT_CANCELLED || current == outcome) revert AckNotExpected(id, current, outcome);
+        acks[id] = outcome;
+        emit Acknowledged(id, outcome, reason);
+        if (outcome == RECEIPT_FAILED) return;
+        Escrow memory e = escrows[id];
+        if (e.sender == address(0)) return;
+        delete escrows[id];
+        if (outcome == RECEIPT_DELIVERED) {
+            emit EscrowSettled(id, e.value);
+            return;
+        }
+        // An EOA just receives the value; a contract is told which message came back.
+        (bool paid, ) = e.sender.call{value: e.value, gas: REFUND_CALL_GAS}(abi.encodeCall(IQiaoSender.qiaoRefund, (id)));
+        if (!paid) claimable[e.sender] += e.value;
+        emit MessageRefunded(id, e.sender, e.value, paid);
+    }
+
+    /// Pays out refunds the sender's qiaoRefund refused.
+    function claimRefund() external {
+        uint256 v = claimable[msg.sender];
+        if (v == 0) revert NothingToClaim();
+        claimable[msg.sender] = 0;
+        (bool ok, ) = msg.sender.call{value: v}("");
+        if (!ok) revert TransferFailed();
+        emit RefundClaimed(msg.sender, v);
     }
 
     // ------------------------------------------------------------ administration

@@ -3,6 +3,7 @@ import * as initial from './2026112500000_initial.ts';
 import * as queries from './2026112509000_queries.ts';
 import * as laneStatus from './2026112509450_lane_status.ts';
 import * as laneCounts from './2026112511000_lane_counts_registry_events.ts';
+import * as checkpointFence from './2026112512000_checkpoint_fence.ts';
 
 /**
  * Every migration, by its timestamped name. Listed statically (no folder scan) so
@@ -13,6 +14,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026112509000_queries': queries,
   '2026112509450_lane_status': laneStatus,
   '2026112511000_lane_counts_registry_events': laneCounts,
+  '2026112512000_checkpoint_fence': checkpointFence,
 };
 
 export const staticMigrationProvider: MigrationProvider = {
