@@ -8,6 +8,7 @@ import type { MessageIndex } from '../src/index/types.ts';
 import type { Attestor } from './attestor/attestor.ts';
 import { BftLightClient } from './light/bft-client.ts';
 import { decodeBftTrustRoot } from './light/bft-trust.ts';
+import { handleMisbehaviour, type FreezeChain } from './light/misbehaviour.ts';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../src/errors.ts';
@@ -42,6 +43,12 @@ export interface RelayerDeps {
   snapshots?: SnapshotSettings;
   /** Watcher leases (from `queues.leases`): this process's holder name and the lease timing. */
   leases?: LeaseSettings;
+  /**
+   * Freezes a chain whose light client found misbehaviour (two validly sealed
+   * conflicting headers), through the governance emergency path. Without it
+   * the evidence is stored and a fatal alert asks for a manual freeze.
+   */
+  onMisbehaviour?: FreezeChain;
 }
 
 export interface LeaseSettings {
@@ -215,7 +222,11 @@ export class Relayer {
         if (reg.lightClient === 'qbft' || reg.lightClient === 'ibft2') {
           const rawHeaders = adapter.watcher.rawHeaders?.bind(adapter.watcher);
           if (!rawHeaders) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve headers for a ${reg.lightClient} light client`);
-          light = new BftLightClient(decodeBftTrustRoot(reg.trustRoot, reg.chainId), reg.lightClient, rawHeaders, logger.child({ light: reg.lightClient }));
+          light = new BftLightClient(decodeBftTrustRoot(reg.trustRoot, reg.chainId), reg.lightClient, rawHeaders, logger.child({ light: reg.lightClient }), {
+            chainId: reg.chainId,
+            endpoints: reg.endpoints,
+            onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }),
+          });
         }
         this.chains.set(reg.chainId, { registration: reg, adapter, ...(light ? { light } : {}) });
         this.watchers.set(reg.chainId, this.watch(this.chains.get(reg.chainId)!, logger));

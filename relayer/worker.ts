@@ -37,8 +37,8 @@ export interface WorkerOptions {
  * (keys.json); the queues and the index are shared through Redis and
  * PostgreSQL, so any number of workers can join and leave while traffic flows.
  *
- * It runs the hub's attestor key too (attestors as separate processes with
- * their own keys do not exist yet), with the same signed-root record file in
+ * It runs the hub's attestor key too (attestors of other organisations run
+ * `qiao attestor start` with their own keys), with the same signed-root record file in
  * the data folder; the roots it signs are read from the governance chain, so
  * two processes can only ever sign the same root for a batch.
  */

@@ -96,11 +96,14 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
       const b = await rpc(primaryUrl, 'eth_getBlockByNumber', () => primary.getBlock(height));
       return b?.hash ? (b.hash.toLowerCase() as Hex) : null;
     },
-    async rawHeaders(from: bigint, to: bigint): Promise<Record<string, unknown>[]> {
+    async rawHeaders(from: bigint, to: bigint, endpoint = 0): Promise<Record<string, unknown>[]> {
+      const p = providers[endpoint];
+      if (!Number.isInteger(endpoint) || !p) throw new ValidationError('endpoint', `must be an index below ${providers.length}, got ${endpoint}`);
+      const url = reg.endpoints[endpoint]!;
       const out: Record<string, unknown>[] = [];
       for (let h = from; h <= to; h++) {
-        const b = await rpc(primaryUrl, 'eth_getBlockByNumber', () => primary.send('eth_getBlockByNumber', [`0x${h.toString(16)}`, false]) as Promise<Record<string, unknown> | null>);
-        if (!b) throw new RpcError(primaryUrl, `block ${h} not found`);
+        const b = await rpc(url, 'eth_getBlockByNumber', () => p.send('eth_getBlockByNumber', [`0x${h.toString(16)}`, false]) as Promise<Record<string, unknown> | null>);
+        if (!b) throw new RpcError(url, `block ${h} not found`);
         const { transactions: _t, ...bare } = b;
         out.push(bare);
       }

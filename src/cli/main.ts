@@ -12,6 +12,7 @@ import { registerRegistry } from './commands/registry-cmd.ts';
 import { registerStart } from './commands/start.ts';
 import { registerRelayer } from './commands/relayer-cmd.ts';
 import { registerDlq } from './commands/dlq-cmd.ts';
+import { registerAttestor } from './commands/attestor-cmd.ts';
 
 export function buildProgram(): Command {
   const program = new Command('qiao')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerCredit(program);
   registerRelayer(program);
   registerDlq(program);
+  registerAttestor(program);
   return program;
 }
 

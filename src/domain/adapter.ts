@@ -31,8 +31,11 @@ export interface MessageWatcher {
   messagesIn(from: bigint, to: bigint): Promise<ObservedMessage[]>;
   /** The block hash the primary endpoint reports at a height (the header `local-dev` trust rests on). */
   blockHashAt(height: bigint): Promise<Hex | null>;
-  /** Raw headers [from, to] as the chain's RPC serves them, for light clients that walk headers (QBFT/IBFT 2.0). */
-  rawHeaders?(from: bigint, to: bigint): Promise<Record<string, unknown>[]>;
+  /**
+   * Raw headers [from, to] as the chain's RPC serves them, for light clients that walk headers (QBFT/IBFT 2.0).
+   * `endpoint` (default 0, the primary) picks the registered endpoint: the others are witnesses the light client cross-checks.
+   */
+  rawHeaders?(from: bigint, to: bigint, endpoint?: number): Promise<Record<string, unknown>[]>;
   /** The port's next outbound nonce of a lane at `height` (for gap checks). */
   laneNonceAt?(dstChain: ChainId, height: bigint): Promise<bigint>;
 }

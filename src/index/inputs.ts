@@ -5,7 +5,7 @@ import { asBytes32, asHex, isHex, type Hex } from '../domain/hex.ts';
 import type { MessageJson } from '../domain/message.ts';
 import { isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from '../domain/status.ts';
 import { ValidationError } from '../errors.ts';
-import type { BatchStatus, RegistryEvent, SentRecord } from './types.ts';
+import type { BatchStatus, MisbehaviourEvidence, RegistryEvent, SentRecord } from './types.ts';
 
 /* Boundary checks for the index: every bad value is reported with the field that carries it. */
 
@@ -200,4 +200,26 @@ export function seq(v: unknown, field: string): string {
     throw new ValidationError(field, 'must be a decimal integer in 0..2^63-1');
   }
   return v;
+}
+
+function headerJson(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(field, 'must be a header object as the endpoint served it');
+  return v as Record<string, unknown>;
+}
+
+export function misbehaviourEvidence(e: MisbehaviourEvidence, field = 'evidence') {
+  if (typeof e !== 'object' || e === null) throw new ValidationError(field, 'must be MisbehaviourEvidence');
+  const chainId = parseChainId(e.chainId, `${field}.chainId`).id;
+  const height = int8(e.height, `${field}.height`);
+  if (!Array.isArray(e.endpoints) || e.endpoints.length !== 2) throw new ValidationError(`${field}.endpoints`, 'must name the two endpoints that served the headers');
+  const endpoints = e.endpoints.map((u, i) => text(u, `${field}.endpoints[${i}]`));
+  const headerA = headerJson(e.headerA, `${field}.headerA`);
+  const headerB = headerJson(e.headerB, `${field}.headerB`);
+  let evidence: string;
+  try {
+    evidence = JSON.stringify({ chainId, height, headerA, headerB, endpoints });
+  } catch (cause) {
+    throw new ValidationError(field, 'headers must be JSON-serializable', { cause });
+  }
+  return { chain_id: chainId, height, evidence };
 }

@@ -19,6 +19,7 @@ import {
   messageIds,
   sentRecord,
   registryEvent,
+  misbehaviourEvidence,
   seq,
   status,
   text,
@@ -26,7 +27,7 @@ import {
   type SentRow,
 } from './inputs.ts';
 import { applyLaneNonces } from './lanes.ts';
-import { toRegistryEventRow, toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionEvent, toTransitionRow } from './rows.ts';
+import { toMisbehaviourRow, toRegistryEventRow, toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionEvent, toTransitionRow } from './rows.ts';
 import type { IndexDatabase } from './schema.ts';
 import type {
   AttestationRow,
@@ -47,6 +48,8 @@ import type {
   TransitionRow,
   RegistryEvent,
   RegistryEventRow,
+  MisbehaviourEvidence,
+  MisbehaviourRow,
 } from './types.ts';
 
 // Rows per multi-row statement: PGlite pays per statement, PostgreSQL caps a statement at 65535 parameters.
@@ -839,6 +842,28 @@ export class KyselyIndex implements MessageIndex {
     if (opts.afterSeq !== undefined) q = q.where('seq', '>', seq(opts.afterSeq, 'afterSeq'));
     const rows = await q.orderBy('seq', 'asc').limit(limit).execute();
     return rows.map(toRegistryEventRow);
+  }
+
+  // ---- misbehaviour ----
+
+  async recordMisbehaviour(e: MisbehaviourEvidence, opts: { frozenTx?: Hex } = {}): Promise<MisbehaviourRow> {
+    const row = misbehaviourEvidence(e);
+    const frozenTx = opts.frozenTx === undefined ? null : asBytes32(opts.frozenTx, 'frozenTx');
+    // The first evidence of a height stays; a later record only adds the freeze transaction.
+    const r = await this.#db
+      .insertInto('misbehaviour_evidence')
+      .values({ ...row, frozen_tx: frozenTx })
+      .onConflict((oc) => oc.columns(['chain_id', 'height']).doUpdateSet({ frozen_tx: sql<string | null>`coalesce(misbehaviour_evidence.frozen_tx, excluded.frozen_tx)` }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toMisbehaviourRow(r);
+  }
+
+  async misbehaviour(chainId?: string): Promise<MisbehaviourRow[]> {
+    let q = this.#db.selectFrom('misbehaviour_evidence').selectAll();
+    if (chainId !== undefined) q = q.where('chain_id', '=', text(chainId, 'chainId'));
+    const rows = await q.orderBy('id', 'desc').limit(MAX_PAGE).execute();
+    return rows.map(toMisbehaviourRow);
   }
 
   close(): Promise<void> {

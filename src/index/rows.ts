@@ -4,8 +4,8 @@ import type { ChainId } from '../domain/caip.ts';
 import type { Hex } from '../domain/hex.ts';
 import type { MessageJson } from '../domain/message.ts';
 import type { MessageStatus } from '../domain/status.ts';
-import type { AttestationsTable, BatchesTable, ChainsTable, MessagesTable, NonceGapsTable, RegistryEventsTable, TransitionsTable } from './schema.ts';
-import type { AttestationRow, BatchRow, BatchStatus, ChainRow, MessageRow, NonceGap, RegistryEventRow, TransitionEvent, TransitionRow } from './types.ts';
+import type { AttestationsTable, BatchesTable, ChainsTable, MessagesTable, MisbehaviourEvidenceTable, NonceGapsTable, RegistryEventsTable, TransitionsTable } from './schema.ts';
+import type { AttestationRow, BatchRow, BatchStatus, ChainRow, MessageRow, MisbehaviourRow, NonceGap, RegistryEventRow, TransitionEvent, TransitionRow } from './types.ts';
 
 /*
  * Table rows to the interface's rows. Both drivers return int8/numeric as strings
@@ -141,5 +141,16 @@ export function toRegistryEventRow(r: Selectable<RegistryEventsTable>): Registry
     blockTime: date(r.block_time),
     txHash: r.tx_hash as Hex,
     logIndex: r.log_index,
+  };
+}
+
+export function toMisbehaviourRow(r: Selectable<MisbehaviourEvidenceTable>): MisbehaviourRow {
+  return {
+    id: str(r.id),
+    chainId: r.chain_id,
+    height: str(r.height),
+    evidence: r.evidence as MisbehaviourRow['evidence'],
+    detectedAt: date(r.detected_at),
+    frozenTx: (r.frozen_tx ?? null) as Hex | null,
   };
 }

@@ -131,6 +131,15 @@ export interface RegistryEventsTable {
   log_index: number;
 }
 
+export interface MisbehaviourEvidenceTable {
+  id: ColumnType<string, never, never>;
+  chain_id: string;
+  height: Int8;
+  evidence: Json<unknown>;
+  detected_at: ColumnType<Date, Date | undefined, never>;
+  frozen_tx: string | null;
+}
+
 export interface IndexDatabase {
   chains: ChainsTable;
   messages: MessagesTable;
@@ -142,4 +151,5 @@ export interface IndexDatabase {
   nonce_gaps: NonceGapsTable;
   lane_counts: LaneCountsTable;
   registry_events: RegistryEventsTable;
+  misbehaviour_evidence: MisbehaviourEvidenceTable;
 }

@@ -195,6 +195,32 @@ export interface RegistryEventRow extends Omit<RegistryEvent, 'blockNumber'> {
 }
 
 /**
+ * Two validly sealed headers at one height of a BFT member chain, each from
+ * the same trusted parent: its validators signed two blocks (double signing).
+ * The headers are kept as the endpoints served them, so anyone can re-verify.
+ */
+export interface MisbehaviourEvidence {
+  chainId: string;
+  height: bigint;
+  /** The header the primary endpoint served (the one the light client had verified). */
+  headerA: Record<string, unknown>;
+  /** The conflicting header a witness endpoint served. */
+  headerB: Record<string, unknown>;
+  /** The endpoints that served headerA and headerB, in that order. */
+  endpoints: [string, string];
+}
+
+export interface MisbehaviourRow {
+  id: string;
+  chainId: string;
+  height: string;
+  evidence: Omit<MisbehaviourEvidence, 'height'> & { height: string };
+  detectedAt: Date;
+  /** The governance transaction that froze the chain, once sent. */
+  frozenTx: Hex | null;
+}
+
+/**
  * The message index: one query layer over PGlite (embedded) or PostgreSQL.
  * Every write is idempotent, so a replayed job changes nothing.
  */
@@ -268,6 +294,14 @@ export interface MessageIndex {
   recordRegistryEvents(events: readonly RegistryEvent[]): Promise<number>;
   /** Registry events in chain order, optionally about one subject, after `afterSeq`. */
   registryEvents(opts?: { subject?: string; afterSeq?: string; limit?: number }): Promise<RegistryEventRow[]>;
+
+  /**
+   * Stores misbehaviour evidence, one row per (chain, height): recording the
+   * same height again keeps the first evidence and only fills in `frozenTx`.
+   */
+  recordMisbehaviour(e: MisbehaviourEvidence, opts?: { frozenTx?: Hex }): Promise<MisbehaviourRow>;
+  /** Stored evidence, newest first, optionally of one chain. */
+  misbehaviour(chainId?: string): Promise<MisbehaviourRow[]>;
 
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { SignedRootRecord } from '../../relayer/attestor/record.ts';
 import { createQueueBackend } from '../../relayer/queue/index.ts';
 import type { QueueBackend } from '../../relayer/queue/types.ts';
 import { Relayer } from '../../relayer/relayer.ts';
+import { attestationsPlugin } from '../api/attestations.ts';
 import { HubMetrics } from '../api/metrics.ts';
 import { registryApiPlugin } from '../api/registries/index.ts';
 import { registryProofPlugin } from '../api/registry-proofs.ts';
@@ -233,6 +234,11 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       adapterContext: { relayerKey: keys.relayer },
       allowLocalDev: (id) => config.dev || demoIds.has(id),
       snapshots: { source: snapshotOf, intervalMs: config.registry.snapshotIntervalMs, refreshSeconds: Math.floor(config.registry.maxRootAgeSeconds / 2) },
+      // Two validly sealed conflicting headers: the chain is frozen through the council's emergency path.
+      onMisbehaviour: async (chainId) => {
+        const r = await gov.setChainStatus(path, chainId, 'freeze', { emergency: true });
+        return r;
+      },
     });
     cleanups.push(() => relayer.stop());
 
@@ -300,6 +306,8 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     const plugins = [
       registryApiPlugin({ registries, audit, govChainId, apiKeys: config.api.keys, logger: logger.child({ component: 'registries-api' }) }),
       registryProofPlugin({ ...proofDeps, audit, apiKeys: config.api.keys }),
+      // Attestor processes run elsewhere (other organisations, their own keys) post their signatures here.
+      attestationsPlugin({ index, gov, logger: logger.child({ component: 'attestations-api' }) }),
       metrics.plugin(),
     ];
     const api = await startApi({ index, health, logger: logger.child({ component: 'api' }), plugins }, { host: config.api.host, port: config.api.port });

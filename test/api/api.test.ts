@@ -471,6 +471,8 @@ function unusedIndex(): MessageIndex {
     setCheckpointFenced: unused,
     recordRegistryEvents: unused,
     registryEvents: unused,
+    recordMisbehaviour: unused,
+    misbehaviour: unused,
     setCheckpoint: unused,
     recordLaneNonces: unused,
     nonceGaps: unused,

@@ -1,0 +1,156 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { computeAddress, getAddress } from 'ethers';
+import type { Hex } from '../../domain/hex.ts';
+import { ValidationError } from '../../errors.ts';
+import { createLogger } from '../../logging.ts';
+import { registryArtifacts } from '../../registries/artifacts.ts';
+import { connectRegistries } from '../../registries/index.ts';
+import { buildRegistrySnapshot } from '../../registries/snapshot/builder.ts';
+import type { SnapshotSource } from '../../../relayer/attestor/attestor.ts';
+
+async function readKeyFile(file: string): Promise<Hex> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new ValidationError('key-file', `cannot read ${file}`, { cause });
+  }
+  const k = text.trim();
+  if (!/^0x[0-9a-fA-F]{64}$/.test(k)) throw new ValidationError('key-file', `${file} must hold one private key: 0x and 64 hex digits`);
+  return k as Hex;
+}
+
+function address(v: string, field: string): string {
+  try {
+    return getAddress(v);
+  } catch (cause) {
+    throw new ValidationError(field, 'must be an EVM address (0x and 40 hex digits)', { cause });
+  }
+}
+
+function httpUrl(v: string, field: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch (cause) {
+    throw new ValidationError(field, 'must be an http(s) URL', { cause });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ValidationError(field, 'must be an http(s) URL');
+  return v;
+}
+
+function int(v: string, field: string, max: number): number {
+  if (!/^\d{1,7}$/.test(v) || Number(v) > max) throw new ValidationError(field, `must be a whole number up to ${max}`);
+  return Number(v);
+}
+
+interface StartOptions {
+  keyFile: string;
+  hub: string;
+  governanceRpc: string;
+  attestorSet: string;
+  dataDir: string;
+  finalityDepth: string;
+  pollMs: string;
+  lookback: string;
+  log: string;
+  registries?: string;
+}
+
+function registryAddresses(v: string): { identityRegistry: string; issuerRegistry: string; creditRegistry: string } {
+  const parts = v.split(',').map((p) => p.trim());
+  if (parts.length !== 3) throw new ValidationError('registries', 'must be three addresses: identity,issuer,credit');
+  const [identityRegistry, issuerRegistry, creditRegistry] = parts.map((p) => address(p, 'registries')) as [string, string, string];
+  return { identityRegistry, issuerRegistry, creditRegistry };
+}
+
+export function registerAttestor(program: Command): void {
+  const attestor = program.command('attestor').description('an attestor of the hub\'s k-of-n set, run by one consortium member with its own key');
+
+  attestor
+    .command('start')
+    .description('follow the governance chain, re-verify every batch and hand-over, sign each once (durable record in --data-dir) and post the signatures to the hub')
+    .requiredOption('--key-file <file>', 'file holding this attestor\'s signing key (0x + 64 hex)')
+    .requiredOption('--hub <url>', 'the hub\'s API (signatures go to POST /attestations)')
+    .requiredOption('--governance-rpc <url>', 'this attestor\'s own RPC of the governance chain')
+    .requiredOption('--attestor-set <address>', 'the AttestorSet contract on the governance chain (its MessageLog is read from it)')
+    .requiredOption('--data-dir <dir>', 'this attestor\'s folder (its signed-root record)')
+    .option('--finality-depth <blocks>', 'governance blocks behind the head that count as final', '2')
+    .option('--poll-ms <ms>', 'how often the governance chain is read', '500')
+    .option('--lookback <batches>', 'with no record yet, start this many batches back', '256')
+    .option('--registries <addresses>', 'identity,issuer,credit registry addresses: also recompute and sign registry snapshots (root type 2)')
+    .option('--log <where>', 'file (data folder/attestor.log) or stderr', 'stderr')
+    .action(async (o: StartOptions) => {
+      const privateKey = await readKeyFile(o.keyFile);
+      const hub = httpUrl(o.hub, 'hub');
+      const rpc = httpUrl(o.governanceRpc, 'governance-rpc');
+      const set = address(o.attestorSet, 'attestor-set');
+      const finalityDepth = int(o.finalityDepth, 'finality-depth', 64);
+      const pollMs = int(o.pollMs, 'poll-ms', 600_000);
+      const lookback = int(o.lookback, 'lookback', 1_000_000);
+      if (o.log !== 'file' && o.log !== 'stderr') throw new ValidationError('log', 'must be file or stderr');
+      const regs = o.registries === undefined ? null : registryAddresses(o.registries);
+      const dataDir = resolve(o.dataDir);
+      const me = computeAddress(privateKey);
+      const logger = createLogger({ level: 'info', name: 'qiao-attestor', ...(o.log === 'file' ? { file: join(dataDir, 'attestor.log') } : {}) });
+      const { AttestorProcess, attestorGovernance } = await import('../../../relayer/attestor/process.ts');
+      const gov = await attestorGovernance(rpc, set);
+      let snapshots: SnapshotSource | undefined;
+      if (regs) {
+        // Its own registry reader on its own RPC: every snapshot is recomputed here before it is signed.
+        const registries = connectRegistries(gov.provider, regs, await registryArtifacts());
+        snapshots = (b: bigint) => buildRegistrySnapshot(registries, b);
+      }
+      const proc = AttestorProcess.start({
+        privateKey,
+        gov,
+        recordFile: join(dataDir, `attestor-${me.toLowerCase()}.jsonl`),
+        hubUrl: hub,
+        finalityDepth,
+        pollMs,
+        lookback,
+        logger,
+        ...(snapshots ? { snapshots } : {}),
+      });
+      console.log(`Qiao attestor ${me} running (governance chain ${gov.chainId}, hub ${new URL(hub).origin}).`);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        console.log(`${signal}: stopping the attestor…`);
+        await proc.stop();
+        gov.provider.destroy();
+        logger.flush();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      await proc.done;
+      if (proc.halted) {
+        console.error(`attestor halted: ${proc.halted}`);
+        await proc.stop();
+        gov.provider.destroy();
+        logger.flush();
+        process.exit(2);
+      }
+    });
+
+  attestor
+    .command('pause')
+    .description('pause delivery on a port with this attestor\'s key (any single attestor of the port\'s set may; only the port admin resumes)')
+    .requiredOption('--key-file <file>', 'file holding this attestor\'s signing key (0x + 64 hex)')
+    .requiredOption('--port <address>', 'the port contract on the member chain')
+    .requiredOption('--rpc <url>', 'the member chain\'s RPC')
+    .option('--json', 'print JSON')
+    .action(async (o: { keyFile: string; port: string; rpc: string; json?: boolean }) => {
+      const privateKey = await readKeyFile(o.keyFile);
+      const port = address(o.port, 'port');
+      const rpcUrl = httpUrl(o.rpc, 'rpc');
+      const { pausePort } = await import('../../../relayer/attestor/pause.ts');
+      const r = await pausePort({ privateKey, port, rpcUrl });
+      if (o.json) console.log(JSON.stringify({ port, paused: r.paused, txHash: r.receipt.hash, by: computeAddress(privateKey) }));
+      else console.log(`port ${port} paused by ${computeAddress(privateKey)} (tx ${r.receipt.hash})`);
+    });
+}
