@@ -26,6 +26,9 @@ interface Seeded {
   row?: MessageRow;
 }
 
+const SEEDED_FROM = Date.now() - 10 * 60_000;
+let seeded = 0;
+
 function sent(src: ChainId, dst: ChainId, nonce: bigint, over: Partial<QiaoMessage> = {}): Seeded {
   const m: QiaoMessage = {
     version: 1,
@@ -43,7 +46,10 @@ function sent(src: ChainId, dst: ChainId, nonce: bigint, over: Partial<QiaoMessa
     ...over,
   };
   const encoded = encodeMessage(m);
-  return { src, dst, rec: { id: messageId(encoded), encoded, message: messageToJson(m), height: 10n, txHash: rnd(32), blockHash: rnd(32), logIndex: 0 } };
+  // Sent in the past, a second apart in seeding order: every delivery seeded below is then in
+  // the past too, inside any latency window that ends now, whatever second the test runs at.
+  const at = new Date(SEEDED_FROM + seeded++ * 1000);
+  return { src, dst, rec: { id: messageId(encoded), encoded, message: messageToJson(m), height: 10n, txHash: rnd(32), blockHash: rnd(32), logIndex: 0, at } };
 }
 
 // Seeded in this order, one recordSent each (so createdAt and seq both increase).
