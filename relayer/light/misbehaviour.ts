@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Hex } from '../../src/domain/hex.ts';
+import { ContractRevertError, findCause } from '../../src/errors.ts';
 import type { MessageIndex, MisbehaviourEvidence } from '../../src/index/types.ts';
 
 /** Freezes a chain through the governance emergency path; resolves with the transaction sent. */
@@ -25,6 +26,12 @@ export async function handleMisbehaviour(e: MisbehaviourEvidence, deps: { index:
     await index.recordMisbehaviour(e, { frozenTx: r.txHash });
     logger.fatal({ ...alert, frozenTx: r.txHash }, 'MISBEHAVIOUR evidence stored; chain frozen through the governance emergency path');
   } catch (err) {
+    // Another relayer process that saw the same fork may have frozen it first: the registry refuses a second freeze by name.
+    const revert = findCause(err, ContractRevertError);
+    if (revert?.errorName === 'BadTransition') {
+      logger.fatal({ ...alert, err }, 'MISBEHAVIOUR evidence stored; the chain is already frozen (or retired) in the registry');
+      return;
+    }
     logger.fatal({ ...alert, err }, 'MISBEHAVIOUR evidence stored; the emergency freeze FAILED: freeze the chain through governance by hand');
   }
 }
