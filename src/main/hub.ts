@@ -33,6 +33,7 @@ import { connectRegistries, type Registries } from '../registries/index.ts';
 import { buildRegistrySnapshot } from '../registries/snapshot/builder.ts';
 import type { MessageIndex } from '../index/types.ts';
 import { fundFromDev, startDemoNetwork, type DemoNetwork } from './demo.ts';
+import { ProposalExecutor } from './proposal-executor.ts';
 import { RegistryEventRecorder } from './registry-events.ts';
 import { RegistryFollower } from './registry-follower.ts';
 import { loadState, saveState, type HubState } from './state.ts';
@@ -245,6 +246,14 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     // The relayer follows the registry's events without a restart.
     const follower = await RegistryFollower.start({ gov, sync: (chains) => relayer.sync(chains), logger: logger.child({ component: 'registry-follower' }) });
     cleanups.push(() => follower.stop());
+
+    // Timelocked council decisions take effect once they are ready, without anyone typing `governance execute`.
+    const executor = new ProposalExecutor(council, governor, logger.child({ component: 'council' }));
+    const executorTimer = setInterval(() => {
+      executor.tick().catch((err: unknown) => logger.warn({ err }, 'checking council proposals failed'));
+    }, 5000);
+    executorTimer.unref();
+    cleanups.push(async () => clearInterval(executorTimer));
 
     // The registries' events (a chain's status history, council decisions, ...) go to the index,
     // up to the final governance height. MessageLog batches are indexed by the relayer itself.

@@ -10,6 +10,8 @@ import { governanceArtifacts, type GovernanceArtifacts } from '../../src/governa
 import { GovernanceClient } from '../../src/governance/client.ts';
 import { CouncilClient, councilGovernance, DEFAULT_EMERGENCY_SIGNATURES, selectorOf } from '../../src/governance/council.ts';
 import { deployCouncil } from '../../src/governance/deploy.ts';
+import { silentLogger } from '../../src/logging.ts';
+import { ProposalExecutor } from '../../src/main/proposal-executor.ts';
 import { registryArtifacts, type RegistryArtifacts } from '../../src/registries/artifacts.ts';
 import { deployRegistries } from '../../src/registries/deploy.ts';
 
@@ -155,6 +157,28 @@ describe('Council on anvil', () => {
     const again = await revertOf(councilIface, as(council, m1!).getFunction('execute').staticCall(id));
     expect(again.name).toBe('NotExecutable');
     expect((await revertOf(councilIface, as(council, m2!).getFunction('approve').staticCall(id))).name).toBe('ProposalClosed');
+  });
+
+  it('the hub runs a proposal once its approvals are in and its timelock passed, and only then', async () => {
+    const client = new CouncilClient(provider, councilAddr, artifacts.Council, { targets: [registryIface] });
+    const sender = new TxSender(m1!.privateKey, provider);
+    const outsiderRun = new ProposalExecutor(client, new TxSender(outsider!.privateKey, provider), silentLogger());
+    const run = new ProposalExecutor(client, sender, silentLogger());
+    await mined(as(registry, operator!).getFunction('submit')(OTHER.replace('434343', '454545'), `0x${'12'.repeat(32)}`, 0, '0x1234', 0, '0x', '{"kind":"depth","depth":2}', ['http://127.0.0.1:1']));
+    const { id } = await propose(m1!, registryAddr, regCall('approve', [OTHER.replace('434343', '454545')]));
+    // Not enough approvals, then approved but inside the timelock: nothing runs.
+    expect(await run.tick()).toEqual([]);
+    await mined(as(council, m2!).getFunction('approve')(id));
+    expect(await state(id)).toBe(STATE.queued);
+    expect(await run.tick()).toEqual([]);
+    await timeTravel(DELAY);
+    expect(await state(id)).toBe(STATE.ready);
+    // A key outside the council runs nothing.
+    expect(await outsiderRun.tick()).toEqual([]);
+    expect(await run.tick()).toEqual([id]);
+    expect(await state(id)).toBe(STATE.executed);
+    expect(await status(OTHER.replace('434343', '454545'))).toBe(STATUS.approved);
+    expect(await run.tick()).toEqual([]);
   });
 
   it('lets only the proposer cancel, and a canceled proposal never runs', async () => {
