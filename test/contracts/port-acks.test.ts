@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   AbiCoder,
   Contract,
@@ -25,7 +24,8 @@ import type { Hex } from '../../src/domain/hex.ts';
 import { MessageTree } from '../../src/domain/merkle.ts';
 import { decodeMessage, encodeMessage, messageId, type QiaoMessage } from '../../src/domain/message.ts';
 import { ANVIL_DEV_KEY, startAnvil, type AnvilProcess } from '../../src/governance/anvil.ts';
-import { CONTRACT_DIRS, compileSolidity, type CompiledSet } from '../../src/governance/solc.ts';
+import type { CompiledSet } from '../../src/governance/solc.ts';
+import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 
 const CHAIN_ID = 4322n;
 const CHAIN_NAME = chainId(`eip155:${CHAIN_ID}`);
@@ -149,7 +149,7 @@ describe('QiaoPort acknowledgements, cancel markers and refunds', () => {
   const portError = (reason: string) => iface.parseError(reason);
 
   beforeAll(async () => {
-    compiled = await compileSolidity([join(CONTRACT_DIRS.evmPort, 'QiaoPort.sol'), join(CONTRACT_DIRS.evmPort, 'demo', 'DemoReceiver.sol')]);
+    compiled = { ...(await portArtifacts()) };
     anvil = await startAnvil({ chainId: CHAIN_ID, args: ['--hardfork', 'cancun'] });
     provider = new JsonRpcProvider(anvil.url, Number(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 });
     admin = new Wallet(ANVIL_DEV_KEY, provider);

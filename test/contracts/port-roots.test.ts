@@ -35,12 +35,13 @@ import { AttestorSetClient, attestorSetRoot } from '../../src/governance/attesto
 import { GovernanceClient } from '../../src/governance/client.ts';
 import { directGovernance } from '../../src/governance/govern.ts';
 import { registrySnapshotRoot, SnapshotLogClient } from '../../src/governance/snapshots.ts';
-import { CONTRACT_DIRS, compileSolidity, type CompiledSet } from '../../src/governance/solc.ts';
+import type { CompiledSet } from '../../src/governance/solc.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { Attestor, type SnapshotSource } from '../../relayer/attestor/attestor.ts';
 import { SignedRootRecord } from '../../relayer/attestor/record.ts';
 import { signaturesForPort } from '../../relayer/roots/signatures.ts';
 import { createEvmAdapter } from '../../adapters/evm/adapter.ts';
+import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 
 /**
  * The roots besides message batches, on one anvil that plays both the governance
@@ -139,7 +140,7 @@ describe('attestor-set hand-over and registry roots on anvil', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'qiao-roots-'));
     [compiled, artifacts] = await Promise.all([
-      compileSolidity([join(CONTRACT_DIRS.evmPort, 'QiaoPort.sol'), join(CONTRACT_DIRS.evmPort, 'demo', 'DemoReceiver.sol')]),
+      portArtifacts().then((a) => ({ ...a }) as CompiledSet),
       governanceArtifacts(),
     ]);
     anvil = await startAnvil({ chainId: CHAIN_ID, args: ['--hardfork', 'cancun'] });

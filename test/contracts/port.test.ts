@@ -29,7 +29,8 @@ import type { Hex } from '../../src/domain/hex.ts';
 import { MessageTree } from '../../src/domain/merkle.ts';
 import { decodeMessage, encodeMessage, messageId, MESSAGE_ABI_TYPES, type QiaoMessage } from '../../src/domain/message.ts';
 import { ANVIL_DEV_KEY, startAnvil, type AnvilProcess } from '../../src/governance/anvil.ts';
-import { CONTRACT_DIRS, compileSolidity, type CompiledSet } from '../../src/governance/solc.ts';
+import { compileSolidity, type CompiledSet } from '../../src/governance/solc.ts';
+import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CHAIN_ID = 4321n;
@@ -128,11 +129,9 @@ describe('QiaoPort on anvil', () => {
   }
 
   beforeAll(async () => {
-    compiled = await compileSolidity([
-      join(CONTRACT_DIRS.evmPort, 'QiaoPort.sol'),
-      join(CONTRACT_DIRS.evmPort, 'demo', 'DemoReceiver.sol'),
-      join(HERE, 'GasProbe.sol'),
-    ]);
+    // The port's own compile (shared with the hub and every other test) plus the probe alone.
+    const [portSet, probeSet] = await Promise.all([portArtifacts(), compileSolidity([join(HERE, 'GasProbe.sol')])]);
+    compiled = { ...portSet, ...probeSet };
     // Cancun, the ports' compile target: Prague's calldata floor (EIP-7623) would hide
     // execution-gas effects of large payloads behind the intrinsic cost.
     anvil = await startAnvil({ chainId: CHAIN_ID, args: ['--hardfork', 'cancun'] });

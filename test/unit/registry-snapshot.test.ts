@@ -13,7 +13,7 @@ import { TxSender } from '../../src/evm/signer.ts';
 import { ANVIL_DEV_KEY, startAnvil, type AnvilProcess } from '../../src/governance/anvil.ts';
 import { directGovernance, type GovernPath } from '../../src/governance/govern.ts';
 import { commitPrivateData, connectRegistries, decodePublicData, deployRegistries, registryArtifacts, schemaIdOf, type Registries } from '../../src/registries/index.ts';
-import { CONTRACT_DIRS, compileSolidity } from '../../src/governance/solc.ts';
+import { CONTRACT_DIRS, compileSolidity, type CompiledSet } from '../../src/governance/solc.ts';
 import { attestedRegistryRoot, buildRegistrySnapshot, snapshotOf, type SnapshotAccreditation, type SnapshotAttestation, type RegistrySnapshot, type SnapshotIdentity, type SnapshotReader } from '../../src/registries/snapshot/builder.ts';
 import { CREDIT_GATE_ERRORS, creditGatedPayloadFrom, encodeCreditGatedPayload, explainCreditGateRefusal } from '../../src/registries/snapshot/gated-payload.ts';
 import {
@@ -29,6 +29,7 @@ import {
   type RegistryLeaf,
 } from '../../src/registries/snapshot/leaves.ts';
 import { RegistryRecordNotFoundError, checkRegistryProof, registryProof, registryProofFromJson, registryProofToJson, verifyRegistryProof } from '../../src/registries/snapshot/proofs.ts';
+import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 
 const abi = AbiCoder.defaultAbiCoder();
 const h = (label: string) => keccak256(toUtf8Bytes(label)) as Hex;
@@ -312,7 +313,8 @@ describe('registry leaves on chain (QiaoPort on anvil)', () => {
   }
 
   beforeAll(async () => {
-    const compiled = await compileSolidity([join(CONTRACT_DIRS.evmPort, 'QiaoPort.sol'), join(CONTRACT_DIRS.evmPort, 'demo', 'CreditGatedReceiver.sol')]);
+    const [portSet, gateSet] = await Promise.all([portArtifacts(), compileSolidity([join(CONTRACT_DIRS.evmPort, 'demo', 'CreditGatedReceiver.sol')])]);
+    const compiled: CompiledSet = { ...portSet, ...gateSet };
     anvil = await startAnvil({ chainId: CHAIN_ID, args: ['--hardfork', 'cancun'] });
     provider = new JsonRpcProvider(anvil.url, Number(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 });
     admin = new Wallet(ANVIL_DEV_KEY, provider);
