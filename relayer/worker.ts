@@ -16,6 +16,7 @@ import { Attestor } from './attestor/attestor.ts';
 import { SignedRootRecord } from './attestor/record.ts';
 import { createBullmqBackend } from './queue/bullmq.ts';
 import { Relayer, type LeaseSettings } from './relayer.ts';
+import { cleanupStack } from '../src/main/cleanups.ts';
 
 export interface RelayerWorker {
   relayer: Relayer;
@@ -62,16 +63,8 @@ export async function startRelayerWorker(config: Config, { logger, leases }: Wor
   const served = await fetchChainId(govUrl);
   if (served !== govChainId) throw new ConfigError('governance.rpc', `${redactUrl(govUrl)} serves chain ${served}, this hub's governance chain is ${govChainId}`);
 
-  const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        logger.warn({ err }, 'error during shutdown');
-      }
-    }
-  };
+  const cleanups = cleanupStack(logger);
+  const cleanup = () => cleanups.run();
   try {
     const provider = makeProvider(govUrl, govChainId, { pollingMs: 100 });
     cleanups.push(async () => provider.destroy());

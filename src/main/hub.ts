@@ -37,6 +37,7 @@ import { ProposalExecutor } from './proposal-executor.ts';
 import { RegistryEventRecorder } from './registry-events.ts';
 import { RegistryFollower } from './registry-follower.ts';
 import { loadState, saveState, type HubState } from './state.ts';
+import { cleanupStack } from './cleanups.ts';
 
 export interface RunningHub {
   apiUrl: string;
@@ -80,16 +81,8 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
   const state: HubState = await loadState(stateFile);
   const { keys, created } = await loadOrCreateKeys(join(dataDir, 'keys.json'));
   if (created) logger.info({ governor: addressOf(keys.governor), relayer: addressOf(keys.relayer), attestor: addressOf(keys.attestor) }, 'generated the hub keys');
-  const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        logger.warn({ err }, 'error during shutdown');
-      }
-    }
-  };
+  const cleanups = cleanupStack(logger);
+  const cleanup = () => cleanups.run();
   try {
     // ------------------------------------------------------- governance chain
     let govUrl: string;

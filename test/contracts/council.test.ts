@@ -1,4 +1,4 @@
-import { Contract, ContractFactory, Interface, JsonRpcProvider, Wallet, keccak256, toUtf8Bytes, type ContractTransactionResponse, type ErrorDescription, type TransactionReceipt } from 'ethers';
+import { Contract, ContractFactory, Interface, JsonRpcProvider, Wallet, keccak256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
@@ -14,26 +14,13 @@ import { silentLogger } from '../../src/logging.ts';
 import { ProposalExecutor } from '../../src/main/proposal-executor.ts';
 import { registryArtifacts, type RegistryArtifacts } from '../../src/registries/artifacts.ts';
 import { deployRegistries } from '../../src/registries/deploy.ts';
+import { revertOf } from '../helpers/revert.ts';
 
 const CHAIN = 'eip155:424242' as ChainId;
 const OTHER = 'eip155:434343' as ChainId;
 const DELAY = 3600;
 const keyOf = (label: string) => keccak256(toUtf8Bytes(`council test: ${label}`));
 
-/** The revert of a call or transaction, decoded through the given ABI (never by message text). */
-async function revertOf(iface: Interface, p: Promise<unknown>): Promise<ErrorDescription> {
-  let data: unknown;
-  try {
-    await p;
-  } catch (e) {
-    data = (e as { data?: unknown }).data;
-    if (typeof data !== 'string' || data.length < 10) throw e;
-  }
-  if (data === undefined) throw new Error('expected the call to revert, it succeeded');
-  const parsed = iface.parseError(data as string);
-  if (!parsed) throw new Error(`revert data ${String(data).slice(0, 10)} is not an error of this ABI`);
-  return parsed;
-}
 
 describe('Council on anvil', () => {
   let anvil: AnvilProcess;

@@ -13,7 +13,6 @@ import {
   parseEther,
   toUtf8Bytes,
   type ContractTransactionResponse,
-  type ErrorDescription,
   type LogDescription,
   type TransactionReceipt,
 } from 'ethers';
@@ -26,6 +25,7 @@ import { decodeMessage, encodeMessage, messageId, type QiaoMessage } from '../..
 import { ANVIL_DEV_KEY, startAnvil, type AnvilProcess } from '../../src/governance/anvil.ts';
 import type { CompiledSet } from '../../src/governance/solc.ts';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
+import { revertOf } from '../helpers/revert.ts';
 
 const CHAIN_ID = 4322n;
 const CHAIN_NAME = chainId(`eip155:${CHAIN_ID}`);
@@ -37,19 +37,6 @@ const ACK_PAYLOAD = ['uint8', 'bytes32', 'bytes'];
 const coder = AbiCoder.defaultAbiCoder();
 const attestorKeys = [1, 2, 3].map((i) => new SigningKey(keccak256(toUtf8Bytes(`port acks test: attestor ${i}`))));
 
-async function revertOf(iface: Interface, p: Promise<unknown>): Promise<ErrorDescription> {
-  let data: unknown;
-  try {
-    await p;
-  } catch (e) {
-    data = (e as { data?: unknown }).data;
-    if (typeof data !== 'string' || data.length < 10) throw e;
-  }
-  if (data === undefined) throw new Error('expected the call to revert, it succeeded');
-  const parsed = iface.parseError(data as string);
-  if (!parsed) throw new Error(`revert data ${String(data).slice(0, 10)} is not an error of this ABI`);
-  return parsed;
-}
 
 /**
  * Acknowledgements and timeouts between two ports on one anvil chain: the

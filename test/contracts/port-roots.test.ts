@@ -6,7 +6,6 @@ import {
   Contract,
   ContractFactory,
   HDNodeWallet,
-  Interface,
   JsonRpcProvider,
   SigningKey,
   Wallet,
@@ -17,7 +16,6 @@ import {
   toUtf8Bytes,
   zeroPadValue,
   type ContractTransactionResponse,
-  type ErrorDescription,
   type TransactionReceipt,
 } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +40,7 @@ import { SignedRootRecord } from '../../relayer/attestor/record.ts';
 import { signaturesForPort } from '../../relayer/roots/signatures.ts';
 import { createEvmAdapter } from '../../adapters/evm/adapter.ts';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
+import { revertOf } from '../helpers/revert.ts';
 
 /**
  * The roots besides message batches, on one anvil that plays both the governance
@@ -61,19 +60,6 @@ const set1 = [1, 2, 3].map((i) => keyOf(`roots test: set 1 attestor ${i}`));
 const set3 = [1, 2, 3].map((i) => keyOf(`roots test: set 3 attestor ${i}`));
 const replaced = [1, 2].map((i) => keyOf(`roots test: replaced proposal ${i}`));
 
-async function revertOf(iface: Interface, p: Promise<unknown>): Promise<ErrorDescription> {
-  let data: unknown;
-  try {
-    await p;
-  } catch (e) {
-    data = (e as { data?: unknown }).data;
-    if (typeof data !== 'string' || data.length < 10) throw e;
-  }
-  if (data === undefined) throw new Error('expected the call to revert, it succeeded');
-  const parsed = iface.parseError(data as string);
-  if (!parsed) throw new Error(`revert data ${String(data).slice(0, 10)} is not an error of this ABI`);
-  return parsed;
-}
 
 type Leaf = [number, Hex, Hex, Hex, number, bigint, Hex];
 const leafArg = (l: Leaf) => ({ kind: l[0], key: l[1], a: l[2], b: l[3], status: l[4], validUntil: l[5], data: l[6] });

@@ -31,6 +31,7 @@ import { decodeMessage, encodeMessage, messageId, MESSAGE_ABI_TYPES, type QiaoMe
 import { ANVIL_DEV_KEY, startAnvil, type AnvilProcess } from '../../src/governance/anvil.ts';
 import { compileSolidity, type CompiledSet } from '../../src/governance/solc.ts';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
+import { revertOf } from '../helpers/revert.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CHAIN_ID = 4321n;
@@ -48,20 +49,6 @@ const attestorKeys = [1, 2, 3].map((i) => keyOf(`port test: attestor ${i}`));
 const outsiderKeys = [1, 2].map((i) => keyOf(`port test: outsider ${i}`));
 const errorString = new Interface(['error Error(string)']);
 
-/** The revert data of a failed call, decoded through the port's ABI (never by message text). */
-async function revertOf(iface: Interface, p: Promise<unknown>): Promise<ErrorDescription> {
-  let data: unknown;
-  try {
-    await p;
-  } catch (e) {
-    data = (e as { data?: unknown }).data;
-    if (typeof data !== 'string' || data.length < 10) throw e;
-  }
-  if (data === undefined) throw new Error('expected the call to revert, it succeeded');
-  const parsed = iface.parseError(data as string);
-  if (!parsed) throw new Error(`revert data ${String(data).slice(0, 10)} is not an error of this ABI`);
-  return parsed;
-}
 
 describe('QiaoPort on anvil', () => {
   let anvil: AnvilProcess;
