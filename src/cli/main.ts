@@ -36,25 +36,29 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * How a failed command ends: the exit code and the one line printed on stderr (none for
+ * Commander's own errors, which Commander already printed). Shared by `main` and the
+ * tests that run commands in-process, so both report a failure the same way.
+ */
+export function failureOf(err: unknown): { exitCode: number; print: unknown[] } {
+  if (err instanceof CommanderError) return { exitCode: err.exitCode, print: [] };
+  if (err instanceof QiaoError) {
+    const field = typeof err.data.field === 'string' ? ` [${err.data.field}]` : '';
+    return { exitCode: 2, print: [`error${field}: ${err.message}`] };
+  }
+  return { exitCode: 1, print: [err instanceof Error ? `error: ${err.message}` : err] };
+}
+
 /** CLI entry: errors print one clear line (naming the bad field) and exit non-zero. */
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
-    }
-    if (err instanceof QiaoError) {
-      const field = typeof err.data.field === 'string' ? ` [${err.data.field}]` : '';
-      console.error(`error${field}: ${err.message}`);
-      if (process.env.QIAO_DEBUG) console.error(err);
-      process.exitCode = 2;
-      return;
-    }
-    console.error(err instanceof Error ? `error: ${err.message}` : err);
-    if (process.env.QIAO_DEBUG) console.error(err);
-    process.exitCode = 1;
+    const f = failureOf(err);
+    for (const line of f.print) console.error(line);
+    if (!(err instanceof CommanderError) && process.env.QIAO_DEBUG) console.error(err);
+    process.exitCode = f.exitCode;
   }
 }

@@ -12,7 +12,7 @@ import { UnrecoverableError } from '../../src/errors.ts';
 import type { KyselyIndex } from '../../src/index/kysely-index.ts';
 import { openIndex } from '../../src/index/open.ts';
 import type { SentRecord } from '../../src/index/types.ts';
-import { cleanEnv, runCli } from '../helpers/cli.ts';
+import { cleanEnv, runCli, runCliInProcess } from '../helpers/cli.ts';
 import { clearRedisPrefix, createTestDatabase, REDIS_URL, until } from '../helpers/services.ts';
 
 const rnd = (n: number): Hex => `0x${randomBytes(n).toString('hex')}`;
@@ -82,24 +82,25 @@ describe('qiao dlq list|retry|skip and relayer status', () => {
     await worker.close();
     await worker2.close();
 
-    const status = await cli('relayer', 'status', '--json');
+    // Read-only commands, side by side (each costs a process start).
+    const [status, list, human] = await Promise.all([cli('relayer', 'status', '--json'), cli('dlq', 'list', '--json'), cli('dlq', 'list')]);
     expect(status.code, status.stderr).toBe(0);
     const s = status.json() as { queues: Record<string, { dead: number }>; deadLetters: number; leases: unknown[] };
     expect(s.deadLetters).toBe(2);
     expect(s.queues.verify!.dead).toBe(1);
     expect(s.leases).toEqual([]);
 
-    const list = await cli('dlq', 'list', '--json');
     expect(list.code, list.stderr).toBe(0);
     const letters = list.json() as { id: string; queue: string; reason: string; errorCode: string }[];
     expect(letters.map((l) => [l.id, l.queue]).sort()).toEqual([['commit:1', 'commit'], [`verify:${SRC}:40`, 'verify']]);
     expect(letters.find((l) => l.queue === 'verify')!.reason).toContain('forged proof');
-    const human = await cli('dlq', 'list');
     expect(human.stdout).toContain(`verify:${SRC}:40`);
 
     // ------------------------------------------------------------------ skip
-    const missingReason = await cli('dlq', 'skip', `verify:${SRC}:40`);
+    // A missing required option is Commander's check (in-process; the unknown command of help.test.ts runs that path as a process).
+    const missingReason = await runCliInProcess(['dlq', 'skip', `verify:${SRC}:40`, '--data-dir', dir]);
     expect(missingReason.code).not.toBe(0);
+    expect(missingReason.stderr).toContain("required option '--reason <text>' not specified");
     const skip = await cli('dlq', 'skip', `verify:${SRC}:40`, '--reason', 'source proof unobtainable', '--json');
     expect(skip.code, skip.stderr).toBe(0);
     expect(skip.json()).toMatchObject({ queue: 'verify', failed: [a], unchanged: [b] });
@@ -120,10 +121,9 @@ describe('qiao dlq list|retry|skip and relayer status', () => {
     const counts = await commit.counts();
     expect(counts.dead).toBe(0);
     expect(counts.waiting + counts.delayed).toBe(1);
-    const unknown = await cli('dlq', 'retry', 'nope');
+    // Retrying an unknown id changes nothing, so the status runs alongside it.
+    const [unknown, after] = await Promise.all([cli('dlq', 'retry', 'nope'), cli('relayer', 'status')]);
     expect(unknown.code).not.toBe(0);
-
-    const after = await cli('relayer', 'status');
     expect(after.code, after.stderr).toBe(0);
     expect(after.stdout).toContain('dead letters: 0');
   });

@@ -70,13 +70,31 @@ describe('qiao --help', () => {
     for (const opt of cmd.options) expect(h.out).toContain(opt.long!);
   });
 
-  // The real binary (tsx loader, entry point, exit code), as after `npm ci`: one process per
-  // top-level command (each costs a process start; the in-process test covers every path).
-  it.each(PATHS.filter((p) => p.length <= 1).map((p) => [p.join(' ') || '(top level)', p] as const))('as a process: qiao %s --help', async (_name, path) => {
+  // The real binary (tsx loader, entry point, exit code), as after `npm ci`. main.ts imports every
+  // command module at start, so any one process loads them all; the in-process test above renders
+  // every path's help. So a few processes, side by side: the top level, a top-level command and a
+  // nested one (each costs a process start on a loaded machine).
+  it.each([[], ['chains'], ['chains', 'register']].map((p) => [p.join(' ') || '(top level)', p] as const))('as a process: qiao %s --help', async (_name, path) => {
     const r = await runCli([...path, '--help'], { timeoutMs: 30_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain(`Usage: qiao${path.length ? ` ${path.join(' ')}` : ''}`);
+    // The same text the in-process help gives: the process adds nothing and loses nothing.
+    expect(r.stdout).toBe((await helpOf(path)).out);
+  });
+
+  // Registering commands must stay cheap: a hub dependency imported at the top of a command module
+  // costs every CLI process seconds (ethers, kysely, PGlite...: ~7 s a process under load). Command
+  // modules import them inside their actions. A module hook reports each ESM module the process loads.
+  it('as a process: --help loads none of the hub\'s heavy dependencies', async () => {
+    const hook = `export async function load(url, context, next) { if (url.includes('/node_modules/')) process._rawDebug('loaded ' + url); return next(url, context); }`;
+    const reg = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    const r = await runCli(['--help'], { timeoutMs: 30_000, nodeArgs: ['--import', `data:text/javascript,${encodeURIComponent(reg)}`] });
+    expect(r.code, r.stderr).toBe(0);
+    const loaded = new Set([...r.stderr.matchAll(/^loaded .*?\/node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]));
+    expect(loaded, 'the hook sees what loads').toContain('commander');
+    const heavy = ['ethers', 'kysely', 'kysely-pglite', '@electric-sql/pglite', 'pg', 'fastify', 'bullmq', 'ioredis', 'solc', 'zod', 'pino', '@polkadot/api'];
+    expect([...loaded].filter((p) => heavy.includes(p!))).toEqual([]);
   });
 
   it('qiao help <command> and --version work as a process', async () => {

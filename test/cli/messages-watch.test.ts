@@ -7,7 +7,7 @@ import type { Hex } from '../../src/domain/hex.ts';
 import { encodeMessage, messageId, messageToJson, type QiaoMessage } from '../../src/domain/message.ts';
 import { openIndex } from '../../src/index/open.ts';
 import type { MessageIndex, SentRecord } from '../../src/index/types.ts';
-import { cleanEnv, REPO_ROOT, runCli } from '../helpers/cli.ts';
+import { cleanEnv, REPO_ROOT, runCli, runCliInProcess } from '../helpers/cli.ts';
 
 /* `qiao messages watch` and the new `messages list` filters, as a user runs them, against a live API. */
 
@@ -140,7 +140,8 @@ describe('qiao messages watch / list', () => {
     const r = await runCli(['messages', 'watch', '--api', api.url, '--lane', 'nope']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('lane');
-    const after = await runCli(['messages', 'watch', '--api', api.url, '--after', 'x']);
+    // A check in the command itself: in-process (the --lane refusal above is the hub's, through a real process).
+    const after = await runCliInProcess(['messages', 'watch', '--api', api.url, '--after', 'x']);
     expect(after.code).not.toBe(0);
     expect(after.stderr).toContain('after');
   });
@@ -154,7 +155,8 @@ describe('qiao messages watch / list', () => {
     expect(r.code).toBe(0);
     const page = JSON.parse(r.stdout) as { items: { id: string }[] };
     expect(page.items.map((i) => i.id)).toEqual([m.id]);
-    const bad = await runCli(['messages', 'list', '--api', api.url, '--until', 'tomorrow']);
+    // A check in the command itself: in-process.
+    const bad = await runCliInProcess(['messages', 'list', '--api', api.url, '--until', 'tomorrow']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('until');
   });

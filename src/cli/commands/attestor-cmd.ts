@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { computeAddress, getAddress } from 'ethers';
 import type { Hex } from '../../domain/hex.ts';
 import { ValidationError } from '../../errors.ts';
-import { createLogger } from '../../logging.ts';
-import { registryArtifacts } from '../../registries/artifacts.ts';
-import { connectRegistries } from '../../registries/index.ts';
-import { buildRegistrySnapshot } from '../../registries/snapshot/builder.ts';
 import type { SnapshotSource } from '../../../relayer/attestor/attestor.ts';
+
+// ethers, the logger and the registries load only when a command runs: `qiao --help` stays fast.
+type Ethers = typeof import('ethers');
 
 async function readKeyFile(file: string): Promise<Hex> {
   let text: string;
@@ -22,9 +20,9 @@ async function readKeyFile(file: string): Promise<Hex> {
   return k as Hex;
 }
 
-function address(v: string, field: string): string {
+function address(ethers: Pick<Ethers, 'getAddress'>, v: string, field: string): string {
   try {
-    return getAddress(v);
+    return ethers.getAddress(v);
   } catch (cause) {
     throw new ValidationError(field, 'must be an EVM address (0x and 40 hex digits)', { cause });
   }
@@ -59,10 +57,10 @@ interface StartOptions {
   registries?: string;
 }
 
-function registryAddresses(v: string): { identityRegistry: string; issuerRegistry: string; creditRegistry: string } {
+function registryAddresses(ethers: Pick<Ethers, 'getAddress'>, v: string): { identityRegistry: string; issuerRegistry: string; creditRegistry: string } {
   const parts = v.split(',').map((p) => p.trim());
   if (parts.length !== 3) throw new ValidationError('registries', 'must be three addresses: identity,issuer,credit');
-  const [identityRegistry, issuerRegistry, creditRegistry] = parts.map((p) => address(p, 'registries')) as [string, string, string];
+  const [identityRegistry, issuerRegistry, creditRegistry] = parts.map((p) => address(ethers, p, 'registries')) as [string, string, string];
   return { identityRegistry, issuerRegistry, creditRegistry };
 }
 
@@ -83,23 +81,30 @@ export function registerAttestor(program: Command): void {
     .option('--registries <addresses>', 'identity,issuer,credit registry addresses: also recompute and sign registry snapshots (root type 2)')
     .option('--log <where>', 'file (data folder/attestor.log) or stderr', 'stderr')
     .action(async (o: StartOptions) => {
+      const ethers = await import('ethers');
       const privateKey = await readKeyFile(o.keyFile);
       const hub = httpUrl(o.hub, 'hub');
       const rpc = httpUrl(o.governanceRpc, 'governance-rpc');
-      const set = address(o.attestorSet, 'attestor-set');
+      const set = address(ethers, o.attestorSet, 'attestor-set');
       const finalityDepth = int(o.finalityDepth, 'finality-depth', 64);
       const pollMs = int(o.pollMs, 'poll-ms', 600_000);
       const lookback = int(o.lookback, 'lookback', 1_000_000);
       if (o.log !== 'file' && o.log !== 'stderr') throw new ValidationError('log', 'must be file or stderr');
-      const regs = o.registries === undefined ? null : registryAddresses(o.registries);
+      const regs = o.registries === undefined ? null : registryAddresses(ethers, o.registries);
       const dataDir = resolve(o.dataDir);
-      const me = computeAddress(privateKey);
+      const me = ethers.computeAddress(privateKey);
+      const { createLogger } = await import('../../logging.ts');
       const logger = createLogger({ level: 'info', name: 'qiao-attestor', ...(o.log === 'file' ? { file: join(dataDir, 'attestor.log') } : {}) });
       const { AttestorProcess, attestorGovernance } = await import('../../../relayer/attestor/process.ts');
       const gov = await attestorGovernance(rpc, set);
       let snapshots: SnapshotSource | undefined;
       if (regs) {
         // Its own registry reader on its own RPC: every snapshot is recomputed here before it is signed.
+        const [{ registryArtifacts }, { connectRegistries }, { buildRegistrySnapshot }] = await Promise.all([
+          import('../../registries/artifacts.ts'),
+          import('../../registries/index.ts'),
+          import('../../registries/snapshot/builder.ts'),
+        ]);
         const registries = connectRegistries(gov.provider, regs, await registryArtifacts());
         snapshots = (b: bigint) => buildRegistrySnapshot(registries, b);
       }
@@ -145,12 +150,13 @@ export function registerAttestor(program: Command): void {
     .requiredOption('--rpc <url>', 'the member chain\'s RPC')
     .option('--json', 'print JSON')
     .action(async (o: { keyFile: string; port: string; rpc: string; json?: boolean }) => {
+      const ethers = await import('ethers');
       const privateKey = await readKeyFile(o.keyFile);
-      const port = address(o.port, 'port');
+      const port = address(ethers, o.port, 'port');
       const rpcUrl = httpUrl(o.rpc, 'rpc');
       const { pausePort } = await import('../../../relayer/attestor/pause.ts');
       const r = await pausePort({ privateKey, port, rpcUrl });
-      if (o.json) console.log(JSON.stringify({ port, paused: r.paused, txHash: r.receipt.hash, by: computeAddress(privateKey) }));
-      else console.log(`port ${port} paused by ${computeAddress(privateKey)} (tx ${r.receipt.hash})`);
+      if (o.json) console.log(JSON.stringify({ port, paused: r.paused, txHash: r.receipt.hash, by: ethers.computeAddress(privateKey) }));
+      else console.log(`port ${port} paused by ${ethers.computeAddress(privateKey)} (tx ${r.receipt.hash})`);
     });
 }

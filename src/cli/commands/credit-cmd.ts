@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { keccak256, toUtf8Bytes } from 'ethers';
 import { asHex, type Hex } from '../../domain/hex.ts';
 import { QiaoError, ValidationError } from '../../errors.ts';
 import { printJson, printTable } from '../output.ts';
@@ -39,10 +38,12 @@ function secondsArg(v: string, field: string): bigint {
 }
 
 /** A text's keccak256, or a given 32-byte hash: exactly one of the two. */
-function hashArg(text: string | undefined, hash: string | undefined, name: string): Hex {
+async function hashArg(text: string | undefined, hash: string | undefined, name: string): Promise<Hex> {
   if (text !== undefined && hash !== undefined) throw new ValidationError(name, `give --${name} or --${name}-hash, not both`);
   if (hash !== undefined) return asHex(hash, `${name}-hash`, 32);
   if (text === undefined || text.length === 0) throw new ValidationError(name, `required: --${name} <text> (only its hash goes on chain) or --${name}-hash <0x…>`);
+  // ethers loads here, not at registration: `qiao --help` stays fast.
+  const { keccak256, toUtf8Bytes } = await import('ethers');
   return keccak256(toUtf8Bytes(text)) as Hex;
 }
 
@@ -168,7 +169,7 @@ export function registerCredit(program: Command): void {
       .option('--statement-hash <hex>', 'or the 32-byte hash of a statement kept elsewhere'),
   ).action(async (u: string, o: Opts) => {
     const uid = uidArg(u);
-    const statementHash = hashArg(o.statement as string | undefined, o.statementHash as string | undefined, 'statement');
+    const statementHash = await hashArg(o.statement as string | undefined, o.statementHash as string | undefined, 'statement');
     await withRegistries(o, async (r) => {
       const receipt = await r.registries.credit.dispute(await r.signer(), uid, statementHash);
       const a = await r.registries.credit.get(uid);
@@ -189,7 +190,7 @@ export function registerCredit(program: Command): void {
     const uid = uidArg(u);
     const outcome = o.outcome as string;
     if (outcome !== 'upheld' && outcome !== 'withdrawn') throw new ValidationError('outcome', `"${outcome}" must be upheld or withdrawn`);
-    const responseHash = hashArg(o.response as string | undefined, o.responseHash as string | undefined, 'response');
+    const responseHash = await hashArg(o.response as string | undefined, o.responseHash as string | undefined, 'response');
     await withRegistries(o, async (r) => {
       const receipt = await r.registries.credit.answer(await r.signer(), uid, outcome, responseHash);
       if (o.json) return printJson({ uid, outcome, responseHash, txHash: receipt.hash });

@@ -1,8 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.ts';
 import { ValidationError } from '../../errors.ts';
-import { openIndex } from '../../index/open.ts';
 import { printJson, printTable } from '../output.ts';
 import { hubQueues } from './relayer-cmd.ts';
 
@@ -17,6 +15,8 @@ function withCommon(cmd: Command): Command {
 }
 
 async function withOps<T>(o: Common, f: (ops: import('../../../relayer/queue/ops.ts').QueueOps, ctx: { databaseUrl?: string; dataDir: string }) => Promise<T>): Promise<T> {
+  // The config (zod), the queues (BullMQ) and the index load only when a command runs.
+  const { loadConfig } = await import('../../config.ts');
   const config = await loadConfig({ file: o.config, overrides: { dataDir: o.dataDir } });
   const { redisUrl, prefix, dataDir } = await hubQueues(config);
   const { QueueOps } = await import('../../../relayer/queue/ops.ts');
@@ -58,6 +58,7 @@ export function registerDlq(program: Command): void {
     .requiredOption('--reason <text>', 'why (recorded with the skip and on each message)')
     .action(async (id: string, o: Common & { reason: string }) => {
       await withOps(o, async (ops, { databaseUrl, dataDir }) => {
+        const { openIndex } = await import('../../index/open.ts');
         const index = await openIndex(databaseUrl ? { databaseUrl } : { dataDir: join(dataDir, 'index') });
         try {
           const r = await ops.skip(id, o.reason, index);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../../errors.ts';
 import type { CouncilProposal } from '../../governance/council.ts';
 import type { GovernedContract } from '../../governance/deploy.ts';
-import { governance, type GovernanceConnection } from '../governance.ts';
+import type { GovernanceConnection } from '../governance.ts';
 import { printJson, printTable } from '../output.ts';
 
 function proposalId(v: string): bigint {
@@ -45,6 +45,8 @@ function view(p: CouncilProposal, targets: readonly GovernedContract[]) {
 }
 
 async function withGovernance<T>(o: { dataDir?: string; governanceRpc?: string }, f: (g: GovernanceConnection) => Promise<T>): Promise<T> {
+  // ethers and the artifacts load only when a command runs: `qiao --help` stays fast.
+  const { governance } = await import('../governance.ts');
   const g = await governance(o.dataDir, o.governanceRpc);
   try {
     return await f(g);

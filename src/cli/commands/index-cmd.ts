@@ -2,9 +2,6 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RebuildProgress, RebuildSummary } from '../../../relayer/rebuild.ts';
 import { ConfigError, ValidationError } from '../../errors.ts';
-import { openIndex } from '../../index/open.ts';
-import { loadState } from '../../main/state.ts';
-import { governance } from '../governance.ts';
 import { printJson, printTable } from '../output.ts';
 
 interface RebuildFlags {
@@ -110,13 +107,19 @@ export function registerIndex(program: Command): void {
       if (targets !== 1) throw new ValidationError('target', 'say where to rebuild: exactly one of --database-url URL, --into DIR (a PGlite index) or --in-place');
       if (o.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(o.databaseUrl)) throw new ValidationError('database-url', 'must be a postgres:// URL');
       const dir = resolve(o.dataDir ?? process.env.QIAO_DATA_DIR ?? '.qiao');
+      const { loadState } = await import('../../main/state.ts');
       const state = await loadState(join(dir, 'hub.json'));
       if (o.inPlace && (await hubAnswers(state.apiUrl))) {
         throw new ConfigError('in-place', `a hub is running on ${dir}: its embedded index (PGlite) is single-process. Stop the hub, or rebuild --into another folder`);
       }
       const demo = new Set((state.demo?.chains ?? []).map((c) => c.chainId));
       // Loaded here: the relayer and adapters are not needed by the CLI's other commands.
-      const [{ rebuildIndex }, { ADAPTER_FACTORIES }] = await Promise.all([import('../../../relayer/rebuild.ts'), import('../../../adapters/index.ts')]);
+      const [{ rebuildIndex }, { ADAPTER_FACTORIES }, { governance }, { openIndex }] = await Promise.all([
+        import('../../../relayer/rebuild.ts'),
+        import('../../../adapters/index.ts'),
+        import('../governance.ts'),
+        import('../../index/open.ts'),
+      ]);
       const g = await governance(o.dataDir, o.governanceRpc);
       const target = o.databaseUrl !== undefined ? 'the PostgreSQL index' : `the PGlite index at ${o.into !== undefined ? resolve(o.into) : join(dir, 'index')}`;
       try {

@@ -1,15 +1,14 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import { ConfigError, ValidationError } from '../../errors.ts';
-import { createLogger } from '../../logging.ts';
-import { loadState } from '../../main/state.ts';
 import { printJson, printTable } from '../output.ts';
 
 /** The hub's Redis queues: REDIS_URL (or the config's redisUrl) and the prefix of the hub in the data folder. */
 export async function hubQueues(config: Config): Promise<{ redisUrl: string; prefix: string; dataDir: string }> {
   if (!config.redisUrl) throw new ConfigError('redisUrl', 'the hub\'s queues are in-process (no REDIS_URL): nothing to inspect from outside the hub');
   const dataDir = resolve(config.dataDir);
+  const { loadState } = await import('../../main/state.ts');
   const state = await loadState(join(dataDir, 'hub.json'));
   if (!state.governance) throw new ConfigError('dataDir', `${dataDir} holds no hub (start one with qiao start)`);
   return { redisUrl: config.redisUrl, prefix: `qiao-${state.governance.chainId}`, dataDir };
@@ -34,6 +33,8 @@ export function registerRelayer(program: Command): void {
     .option('--lease-ttl <ms>', 'watcher lease TTL: a dead holder\'s chains are taken over within about this long', '10000')
     .option('--log <where>', 'file (data folder/relayer-<pid>.log) or stderr', 'stderr')
     .action(async (o: { dataDir?: string; config?: string; governanceRpc?: string; dev?: boolean; leaseTtl?: string; log?: string }) => {
+      // The config (zod) and the logger (pino) load only when a command runs: `qiao --help` stays fast.
+      const [{ loadConfig }, { createLogger }] = await Promise.all([import('../../config.ts'), import('../../logging.ts')]);
       const config = await loadConfig({ file: o.config, overrides: { dataDir: o.dataDir, 'governance.rpc': o.governanceRpc, dev: o.dev, logTo: o.log } });
       const ttlMs = ms(o.leaseTtl, 'lease-ttl');
       if (ttlMs !== undefined && ttlMs < 300) throw new ValidationError('lease-ttl', 'must be at least 300 ms');
@@ -63,6 +64,7 @@ export function registerRelayer(program: Command): void {
     .option('--config <file>', 'JSON config file')
     .option('--json', 'print JSON')
     .action(async (o: { dataDir?: string; config?: string; json?: boolean }) => {
+      const { loadConfig } = await import('../../config.ts');
       const config = await loadConfig({ file: o.config, overrides: { dataDir: o.dataDir } });
       const { redisUrl, prefix } = await hubQueues(config);
       const { QueueOps } = await import('../../../relayer/queue/ops.ts');

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.ts';
-import { createLogger } from '../../logging.ts';
 import { join, resolve } from 'node:path';
 
 export function registerStart(program: Command): void {
@@ -15,6 +13,8 @@ export function registerStart(program: Command): void {
     .option('--dev', 'accept `local-dev` header trust for any registered chain (never in production)')
     .option('--log <where>', 'file (data folder/hub.log) or stderr')
     .action(async (o: { demo?: boolean; dataDir?: string; config?: string; governanceRpc?: string; apiPort?: string; dev?: boolean; log?: string }) => {
+      // The config (zod) and the logger (pino) load only when the hub starts: `qiao --help` stays fast.
+      const [{ loadConfig }, { createLogger }] = await Promise.all([import('../../config.ts'), import('../../logging.ts')]);
       const config = await loadConfig({
         file: o.config,
         overrides: {
