@@ -19,6 +19,6 @@ const notYet = (family: ChainFamily): AdapterFactory => async () => {
 export const ADAPTER_FACTORIES: Record<ChainFamily, AdapterFactory> = {
   evm: async (reg, ctx) => (await import('./evm/adapter.ts')).createEvmAdapter(reg, ctx),
   cosmos: notYet('cosmos'),
-  substrate: notYet('substrate'),
+  substrate: async (reg, ctx) => (await import('./substrate/adapter.ts')).createSubstrateAdapter(reg, ctx),
   fabric: notYet('fabric'),
 };

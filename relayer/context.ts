@@ -6,6 +6,7 @@ import type { GovernanceClient } from '../src/governance/client.ts';
 import type { MessageIndex } from '../src/index/types.ts';
 import type { Attestor } from './attestor/attestor.ts';
 import type { BftLightClient } from './light/bft-client.ts';
+import type { GrandpaLightClient } from './light/grandpa-client.ts';
 import type { AckJob, AttestJob, CommitJob, DeliverJob, TimeoutJob, VerifyJob } from './jobs.ts';
 import type { JobQueue } from './queue/types.ts';
 
@@ -25,6 +26,8 @@ export interface ConnectedChain {
   adapter: ChainAdapter;
   /** Header light client of chains that have one wired (QBFT/IBFT 2.0); local-dev chains have none. */
   light?: BftLightClient;
+  /** GRANDPA light client of Substrate chains (it also holds the pinned runtime that decodes their events). */
+  grandpa?: GrandpaLightClient;
 }
 
 export interface RelayerQueues {

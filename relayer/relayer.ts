@@ -9,6 +9,9 @@ import type { Attestor } from './attestor/attestor.ts';
 import { BftLightClient } from './light/bft-client.ts';
 import { decodeBftTrustRoot } from './light/bft-trust.ts';
 import { handleMisbehaviour, type FreezeChain } from './light/misbehaviour.ts';
+import { GrandpaLightClient } from './light/grandpa-client.ts';
+import { decodeGrandpaTrustRoot } from './light/grandpa-trust.ts';
+import type { SubstrateAdapter } from '../adapters/substrate/adapter.ts';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../src/errors.ts';
@@ -198,7 +201,7 @@ export class Relayer {
       await this.deps.index.upsertChain(reg);
       const connected = this.chains.has(reg.chainId) || this.connecting.has(reg.chainId);
       const current = this.chains.get(reg.chainId)?.registration;
-      if (current && reg.status === 'approved' && (current.port !== reg.port || current.endpoints.join() !== reg.endpoints.join())) {
+      if (current && reg.status === 'approved' && (current.port !== reg.port || current.endpoints.join() !== reg.endpoints.join() || current.trustRoot !== reg.trustRoot)) {
         await this.disconnect(reg.chainId);
         await this.connect(reg);
         continue;
@@ -228,7 +231,13 @@ export class Relayer {
             onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }),
           });
         }
-        this.chains.set(reg.chainId, { registration: reg, adapter, ...(light ? { light } : {}) });
+        let grandpa: GrandpaLightClient | undefined;
+        if (reg.lightClient === 'grandpa') {
+          const blocks = (adapter as Partial<SubstrateAdapter>).grandpa;
+          if (!blocks) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve blocks for a GRANDPA light client`);
+          grandpa = new GrandpaLightClient(decodeGrandpaTrustRoot(reg.trustRoot, reg.chainId), blocks, logger.child({ light: 'grandpa' }));
+        }
+        this.chains.set(reg.chainId, { registration: reg, adapter, ...(light ? { light } : {}), ...(grandpa ? { grandpa } : {}) });
         this.watchers.set(reg.chainId, this.watch(this.chains.get(reg.chainId)!, logger));
         logger.info({ family: reg.family, lightClient: reg.lightClient }, 'chain connected');
         if (reg.lightClient === 'local-dev') {

@@ -3,6 +3,8 @@ import type { SourceProof } from '../src/domain/adapter.ts';
 import type { Hex } from '../src/domain/hex.ts';
 import { commitmentSlot, verifyEvmCommitments, verifyEvmStateCommitments } from '../proofs/evm/commitments.ts';
 import { COMMITMENTS_SLOT } from '../adapters/evm/artifacts.ts';
+import { verifySubstrateRemarks } from './verify-substrate.ts';
+import type { SubstrateRuntime } from '../proofs/substrate/remarks.ts';
 
 export type SourceVerdict = { ok: true; lightClient: string } | { ok: false; reason: string; detail: string };
 
@@ -21,7 +23,8 @@ export type TrustedAnchor =
 export function verifySourceProof(
   reg: ChainRegistration,
   proof: SourceProof,
-  expect: { height: bigint; ids: readonly Hex[]; anchor: TrustedAnchor | null },
+  /** `runtime`: a Substrate chain's pinned runtime (its light client loads it), which decodes the block's events. */
+  expect: { height: bigint; ids: readonly Hex[]; anchor: TrustedAnchor | null; runtime?: SubstrateRuntime },
   { allowLocalDev }: { allowLocalDev: boolean },
 ): SourceVerdict {
   switch (reg.family) {
@@ -49,8 +52,14 @@ export function verifySourceProof(
       }
       break;
     }
+    case 'substrate': {
+      if (reg.lightClient !== 'grandpa') return { ok: false, reason: 'unsupported_light_client', detail: `Substrate sources are verified by their GRANDPA light client, not ${reg.lightClient}` };
+      if (expect.anchor?.kind !== 'state-root') return { ok: false, reason: 'untrusted_header', detail: 'the GRANDPA light client has not verified this height' };
+      if (!expect.runtime) return { ok: false, reason: 'expectation_invalid', detail: 'no pinned runtime to decode the events with' };
+      const r = verifySubstrateRemarks(proof, { chainId: reg.chainId, port: reg.port, height: expect.height, ids: expect.ids, anchor: expect.anchor, runtime: expect.runtime });
+      return r.ok ? { ok: true, lightClient: reg.lightClient } : { ok: false, reason: r.reason, detail: r.detail };
+    }
     case 'cosmos':
-    case 'substrate':
     case 'fabric':
       return { ok: false, reason: 'unsupported_family', detail: `no ${reg.family} source adapter is wired yet` };
   }

@@ -79,6 +79,7 @@ export async function startRelayerWorker(config: Config, { logger, leases }: Wor
     cleanups.push(async () => record.close());
     const attestor = new Attestor(keys.attestor, gov, record, { finalityDepth: config.governance.finalityDepth, logger: logger.child({ component: 'attestor' }) });
     const demoIds = new Set(state.demo?.chains.map((c) => c.chainId) ?? []);
+    const govMemberId = state.governanceMember?.chainId;
     const relayer = await Relayer.start({
       index,
       gov,
@@ -87,9 +88,11 @@ export async function startRelayerWorker(config: Config, { logger, leases }: Wor
       queues,
       settings: { ...config.relayer, govFinalityDepth: config.governance.finalityDepth },
       logger: logger.child({ component: 'relayer' }),
-      adapterFactories: ADAPTER_FACTORIES,
+      // As the hub does: deliveries on the governance chain (a member for settlement) pay from their own key,
+      // so they never race the committer's nonces there; local-dev is accepted for it only when the hub runs that chain.
+      adapterFactories: { ...ADAPTER_FACTORIES, evm: (reg, ctx) => ADAPTER_FACTORIES.evm(reg, reg.chainId === govMemberId && keys.govDeliverer ? { ...ctx, relayerKey: keys.govDeliverer } : ctx) },
       adapterContext: { relayerKey: keys.relayer },
-      allowLocalDev: (id) => config.dev || demoIds.has(id),
+      allowLocalDev: (id) => config.dev || demoIds.has(id) || (id === govMemberId && !state.governance!.external),
       ...(leases ? { leases } : {}),
     });
     // Stopped before the queues close: workers finish or hand back their jobs, watchers release their leases.

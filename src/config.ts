@@ -85,8 +85,21 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    settlement: z
+      .object({
+        /** Cross-border settlement (SettlementHub, escrows, the payments API); default: on when `demo.enabled`. */
+        enabled: z.boolean().optional(),
+        /** Seconds a route quote stays usable for `POST /payments`. */
+        quoteTtlSeconds: z.number().int().min(1).max(3600).default(30),
+        /** Milliseconds between the keeper's passes that abort open payments past their deadline. */
+        keeperIntervalMs: z.number().int().min(100).max(3_600_000).default(2000),
+      })
+      .strict()
+      .default({}),
   })
-  .strict();
+  .strict()
+  // Settlement follows the demo unless set: the demo is where its chains and tokens come from.
+  .transform((c) => ({ ...c, settlement: { ...c.settlement, enabled: c.settlement.enabled ?? c.demo.enabled } }));
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -39,7 +39,18 @@ export class Attestor {
     privateKey: Hex,
     private readonly gov: GovernanceClient,
     private readonly record: SignedRootRecord,
-    private readonly opts: { finalityDepth: number; logger: Logger; snapshots?: SnapshotSource },
+    private readonly opts: {
+      finalityDepth: number;
+      logger: Logger;
+      snapshots?: SnapshotSource;
+      /**
+       * Re-verifies a batch's ids against their source chains before its root is
+       * signed (an attestor process's own check; throws to refuse). The hub's
+       * in-process attestor leaves it out: its own verify stage, in the same
+       * process, proved every id it commits.
+       */
+      verifyIds?: (batchNo: bigint, ids: readonly Hex[]) => Promise<void>;
+    },
   ) {
     this.key = new SigningKey(privateKey);
     this.address = computeAddress(this.key.publicKey);
@@ -173,6 +184,8 @@ export class Attestor {
     if (!set.members.some((m) => m.toLowerCase() === this.address.toLowerCase())) {
       throw new AttestorRefusalError('not_final', `${this.address} is not in attestor set ${set.setId}`);
     }
+    // Signed before (a restart posting it again): verified then; another root there halts below whatever the sources say.
+    if (this.opts.verifyIds && !signed) await this.opts.verifyIds(batchNo, logged.ids);
     if (!this.record.put(ROOT_TYPE.messages, batchNo, root, set.setId)) {
       this.halt('conflicting_root', `asked to sign batch ${batchNo} with root ${root}, but it already signed ${signed?.root}`, {
         batchNo: batchNo.toString(),

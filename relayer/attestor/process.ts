@@ -10,6 +10,8 @@ import { GovernanceClient } from '../../src/governance/client.ts';
 import { SnapshotLogClient } from '../../src/governance/snapshots.ts';
 import { Attestor, type AttestorSignature, type SnapshotSource } from './attestor.ts';
 import { SignedRootRecord } from './record.ts';
+import { RefusalRecord, type RefusalEntry } from './refusals.ts';
+import { SourceCheckError, SourceVerifier, type SourceVerifierOptions } from './sources.ts';
 
 export interface AttestorProcessOptions {
   privateKey: Hex;
@@ -26,6 +28,14 @@ export interface AttestorProcessOptions {
   lookback?: number;
   /** A registry reader, to recompute and sign registry snapshots (root type 2); without it snapshots are left to others. */
   snapshots?: SnapshotSource;
+  /**
+   * Re-verify every id of a batch against its source chain before signing its
+   * root (the ChainRegistry is read from `gov`, which must bind one). Without
+   * it the process only checks the logged ids against the logged root.
+   */
+  reverify?: Pick<SourceVerifierOptions, 'allowLocalDev' | 'rpcOverrides' | 'adapterFactories'>;
+  /** Where refused batches are kept (default: next to the record, `.refused.jsonl`). */
+  refusalFile?: string;
   fetch?: typeof fetch;
 }
 
@@ -54,6 +64,10 @@ type Posted = 'stored' | 'not_held' | 'refused';
 export class AttestorProcess {
   readonly attestor: Attestor;
   private readonly record: SignedRootRecord;
+  private readonly refused: RefusalRecord;
+  private readonly sources: SourceVerifier | null;
+  /** Batches whose ids could not be verified yet (RPC down, not final, hub not serving bytes): retried with backoff, never signed meanwhile. */
+  readonly waiting = new Map<bigint, { reason: string; detail: string; attempts: number; nextAt: number }>();
   private readonly sets: AttestorSetClient;
   private readonly log: SnapshotLogClient;
   private nextBatch: bigint | null = null;
@@ -67,22 +81,41 @@ export class AttestorProcess {
   readonly posted = { messages: 0, snapshots: 0, sets: 0 };
 
   private constructor(private readonly opts: AttestorProcessOptions) {
+    if (opts.reverify && opts.gov.addresses.chainRegistry === ZeroAddress) {
+      throw new ConfigError('chain-registry', 're-verifying sources needs the ChainRegistry address on the governance chain');
+    }
     this.record = SignedRootRecord.open(opts.recordFile);
+    this.refused = RefusalRecord.open(opts.refusalFile ?? `${opts.recordFile.replace(/\.jsonl$/, '')}.refused.jsonl`);
+    this.fetchFn = opts.fetch ?? fetch;
+    this.sources = opts.reverify
+      ? new SourceVerifier({ ...opts.reverify, gov: opts.gov, hubUrl: opts.hubUrl, logger: opts.logger.child({ part: 'source-check' }), fetch: this.fetchFn })
+      : null;
+    const sources = this.sources;
     this.attestor = new Attestor(opts.privateKey, opts.gov, this.record, {
       finalityDepth: opts.finalityDepth,
       logger: opts.logger,
       ...(opts.snapshots ? { snapshots: opts.snapshots } : {}),
+      ...(sources
+        ? {
+            verifyIds: async (batchNo: bigint, ids: readonly Hex[]) => {
+              const c = await sources.verifyIds(ids);
+              if (!c.ok) throw new SourceCheckError(batchNo, c);
+            },
+          }
+        : {}),
     });
     this.sets = new AttestorSetClient(opts.gov);
     this.log = new SnapshotLogClient(opts.gov);
-    this.fetchFn = opts.fetch ?? fetch;
   }
 
   static start(opts: AttestorProcessOptions): AttestorProcess {
     const p = new AttestorProcess(opts);
     p.running = true;
     p.loop = p.run();
-    opts.logger.info({ attestor: p.address, hub: opts.hubUrl, record: opts.recordFile }, 'attestor process started');
+    opts.logger.info({ attestor: p.address, hub: opts.hubUrl, record: opts.recordFile, reverify: !!opts.reverify }, 'attestor process started');
+    if (!opts.reverify) {
+      opts.logger.warn({ attestor: p.address }, 'this attestor does not re-verify message sources: a compromised committer key could get it to sign ids never sent');
+    }
     return p;
   }
 
@@ -104,7 +137,14 @@ export class AttestorProcess {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await this.sources?.close();
     this.record.close();
+    this.refused.close();
+  }
+
+  /** The batch's refusal, if this attestor refused it for good (its durable record). */
+  refusal(batchNo: bigint): RefusalEntry | undefined {
+    return this.refused.get(ROOT_TYPE.messages, batchNo);
   }
 
   private async run(): Promise<void> {
@@ -170,18 +210,63 @@ export class AttestorProcess {
       const last = this.record.highestBatch(ROOT_TYPE.messages);
       const lookback = BigInt(this.opts.lookback ?? 256);
       this.nextBatch = last ?? (next - lookback > 1n ? next - lookback : 1n);
+      // Batches held back before a restart, below where it resumes: tried again now.
+      for (const b of this.refused.waiting(ROOT_TYPE.messages)) {
+        if (b < this.nextBatch && !this.record.get(ROOT_TYPE.messages, b) && !this.refused.get(ROOT_TYPE.messages, b)) {
+          this.waiting.set(b, { reason: 'restarted', detail: 'held back before a restart', attempts: 0, nextAt: 0 });
+        }
+      }
     }
-    if (this.nextBatch >= next || !(await this.isMemberOfCurrent())) return;
+    if (!(await this.isMemberOfCurrent())) return;
+    // Batches that could not be verified before, when their backoff is over; they do not hold up later batches.
+    for (const [batchNo, w] of [...this.waiting]) {
+      if (!this.running || w.nextAt > Date.now()) continue;
+      // Not final, or not held by the hub yet: try again after the backoff.
+      if ((await this.attestBatch(batchNo)) === 'stop') w.nextAt = Date.now() + Math.min(60_000, 500 * 2 ** Math.min(w.attempts, 7));
+    }
     for (let batchNo: bigint = this.nextBatch; this.running && batchNo < next; batchNo++) {
-      const sig = await this.sign(() => this.attestor.attestMessages(batchNo));
-      if (!sig) return;
-      const r = await this.post(ROOT_TYPE.messages, batchNo, sig);
-      // The hub's index lags the chain: post this batch again next time.
-      if (r === 'not_held') return;
-      // A hub holding another root than the chain can never use this signature; later batches must not wait on it.
-      if (r === 'stored') this.posted.messages++;
+      if ((await this.attestBatch(batchNo)) === 'stop') return;
       this.nextBatch = batchNo + 1n;
     }
+  }
+
+  /** Signs and posts one batch; 'stop' when this batch (and so the ones after it) must be tried again later. */
+  private async attestBatch(batchNo: bigint): Promise<'done' | 'stop'> {
+    if (this.refused.get(ROOT_TYPE.messages, batchNo)) {
+      this.waiting.delete(batchNo);
+      return 'done';
+    }
+    let sig: AttestorSignature | null;
+    try {
+      sig = await this.sign(() => this.attestor.attestMessages(batchNo));
+    } catch (err) {
+      const e = findCause(err, SourceCheckError);
+      if (!e) throw err;
+      const c = e.check;
+      const log = { attestor: this.address, batchNo: batchNo.toString(), reason: c.reason, detail: c.detail, ...(c.id ? { id: c.id } : {}) };
+      if (c.kind === 'refused') {
+        // A proof from the source chain itself says no: never signed, not retried.
+        this.refused.put(ROOT_TYPE.messages, batchNo, { reason: c.reason, detail: c.detail, ...(c.id ? { id: c.id } : {}) });
+        this.waiting.delete(batchNo);
+        this.opts.logger.error(log, 'batch refused: an id does not verify against its source chain');
+        return 'done';
+      }
+      this.refused.putWait(ROOT_TYPE.messages, batchNo, { reason: c.reason, detail: c.detail, ...(c.id ? { id: c.id } : {}) });
+      const prev = this.waiting.get(batchNo);
+      const attempts = (prev?.attempts ?? 0) + 1;
+      // Backoff up to a minute: a batch that stays unverifiable (a forgery the hub has no bytes for) costs little.
+      this.waiting.set(batchNo, { reason: c.reason, detail: c.detail, attempts, nextAt: Date.now() + Math.min(60_000, 500 * 2 ** Math.min(attempts, 7)) });
+      this.opts.logger.warn({ ...log, attempts }, 'batch not signed: an id cannot be verified against its source chain yet; retrying later');
+      return 'done';
+    }
+    if (!sig) return 'stop';
+    const r = await this.post(ROOT_TYPE.messages, batchNo, sig);
+    // The hub's index lags the chain: post this batch again next time.
+    if (r === 'not_held') return 'stop';
+    this.waiting.delete(batchNo);
+    // A hub holding another root than the chain can never use this signature; later batches must not wait on it.
+    if (r === 'stored') this.posted.messages++;
+    return 'done';
   }
 
   private async stepSnapshots(): Promise<void> {
@@ -236,10 +321,15 @@ export class AttestorProcess {
 /**
  * A governance client for an attestor's own use, from its own RPC and the
  * AttestorSet address its operator configured (never from the hub): the
- * MessageLog is the one the AttestorSet names. The attestor reads no chain
- * registry, so none is bound.
+ * MessageLog is the one the AttestorSet names. The ChainRegistry, which a
+ * re-verifying attestor reads its source chains from, is bound only when the
+ * operator names it.
  */
-export async function attestorGovernance(rpcUrl: string, attestorSet: string, { expectChainId }: { expectChainId?: bigint } = {}): Promise<GovernanceClient> {
+export async function attestorGovernance(
+  rpcUrl: string,
+  attestorSet: string,
+  { expectChainId, chainRegistry }: { expectChainId?: bigint; chainRegistry?: string } = {},
+): Promise<GovernanceClient> {
   let chainId: bigint;
   try {
     chainId = await fetchChainId(rpcUrl);
@@ -253,7 +343,11 @@ export async function attestorGovernance(rpcUrl: string, attestorSet: string, { 
     const probe = new GovernanceClient(provider, chainId, { chainRegistry: ZeroAddress, attestorSet: getAddress(attestorSet), messageLog: ZeroAddress }, artifacts);
     const messageLog = await new AttestorSetClient(probe).messageLog();
     if (messageLog === ZeroAddress) throw new ConfigError('attestor-set', `${attestorSet} names no MessageLog`);
-    return new GovernanceClient(provider, chainId, { chainRegistry: ZeroAddress, attestorSet: getAddress(attestorSet), messageLog }, artifacts);
+    const registry = chainRegistry === undefined ? ZeroAddress : getAddress(chainRegistry);
+    const gov = new GovernanceClient(provider, chainId, { chainRegistry: registry, attestorSet: getAddress(attestorSet), messageLog }, artifacts);
+    // A wrong address would make every batch unverifiable: say so at start, not per batch.
+    if (registry !== ZeroAddress) await gov.chains().catch((cause: unknown) => Promise.reject(new ConfigError('chain-registry', `${registry} is not a ChainRegistry on the governance chain`, { cause })));
+    return gov;
   } catch (err) {
     provider.destroy();
     if (err instanceof ConfigError) throw err;

@@ -1,4 +1,5 @@
-import type { DeliveryItem } from '../../src/domain/adapter.ts';
+import type { DeliveryItem, DeliveryOutcome } from '../../src/domain/adapter.ts';
+import type { MessageRow, TransitionEvidence } from '../../src/index/types.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { MessageTree } from '../../src/domain/merkle.ts';
 import { ContractRevertError, NotReadyError, UnrecoverableError, findCause } from '../../src/errors.ts';
@@ -56,34 +57,57 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
   rows.sort((a, b) => Number(ackTarget(b.message) !== null) - Number(ackTarget(a.message) !== null));
   const signed = await signaturesFor(ctx, chain, batchNo);
   const tree = MessageTree.of(batch.ids);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const chunks: DeliveryItem[][] = [];
   for (let i = 0; i < rows.length; i += ctx.settings.deliverChunk) {
-    const items: DeliveryItem[] = rows.slice(i, i + ctx.settings.deliverChunk).map((r) => ({ id: r.id, encoded: r.encoded, proof: tree.proof(r.id) }));
-    let outcomes;
-    try {
-      outcomes = await chain.adapter.deliverer.deliver({ rootType: 1, setId: signed.setId, batchNo, root: batch.root, signatures: signed.signatures, items });
-    } catch (err) {
-      const revert = findCause(err, ContractRevertError);
-      if (revert && FATAL_REVERTS.has(revert.errorName)) throw new UnrecoverableError(`the port on ${dstChain} refused batch ${bn}: ${revert.errorName}`, { cause: err });
-      // The port's set moved between the read and the call (a hand-over, a grace window closing).
-      if (revert?.errorName === 'WrongSetId') throw new NotReadyError(`the port on ${dstChain} no longer takes set ${signed.setId} for batch ${bn}`, 500, { cause: err });
-      throw err;
-    }
-    // Queued before the index moves: a crash in between replays the delivery, which finds the receipts and queues again.
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    await queueAcks(ctx, dstChain, outcomes.flatMap((o) => (o.status === 'delivered' ? (byId.get(o.id) ?? []) : [])));
-    for (const o of outcomes) {
-      if (o.status === 'delivered') {
-        await ctx.index.setDstTx(o.id, o.txHash);
-        await ctx.index.transition([o.id], 'delivered', { chain: dstChain, height: o.height, txHash: o.txHash });
-      } else if (o.status === 'failed') {
-        await ctx.index.setDstTx(o.id, o.txHash);
-        await ctx.index.transition([o.id], 'failed', { chain: dstChain, height: o.height, txHash: o.txHash, reason: o.reason });
-      } else {
-        await ctx.index.transition([o.id], 'failed', { chain: dstChain, reason: `refused_by_port:${o.reason}` });
-      }
-    }
-    const delivered = outcomes.filter((o) => o.status === 'delivered').length;
-    ctx.logger.info({ batchNo: bn, dstChain, delivered, other: outcomes.length - delivered }, 'delivered');
+    chunks.push(rows.slice(i, i + ctx.settings.deliverChunk).map((r) => ({ id: r.id, encoded: r.encoded, proof: tree.proof(r.id) })));
   }
+  // Chunks go out together (the sender orders nonces), so a large batch waits for one block, not one per chunk.
+  // Acks sort first, so they are in the first chunk, and no chunk depends on another.
+  const results = await Promise.allSettled(chunks.map((items) => deliverChunk(ctx, chain, { setId: signed.setId, batchNo, root: batch.root, signatures: signed.signatures }, items, byId)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+async function deliverChunk(
+  ctx: StageContext,
+  chain: ConnectedChain,
+  signed: { setId: bigint; batchNo: bigint; root: Hex; signatures: Hex[] },
+  items: DeliveryItem[],
+  byId: ReadonlyMap<Hex, MessageRow>,
+): Promise<void> {
+  const dstChain = chain.registration.chainId;
+  const bn = signed.batchNo.toString();
+  let outcomes: DeliveryOutcome[];
+  try {
+    outcomes = await chain.adapter.deliverer.deliver({ rootType: 1, ...signed, items });
+  } catch (err) {
+    const revert = findCause(err, ContractRevertError);
+    if (revert && FATAL_REVERTS.has(revert.errorName)) throw new UnrecoverableError(`the port on ${dstChain} refused batch ${bn}: ${revert.errorName}`, { cause: err });
+    // The port's set moved between the read and the call (a hand-over, a grace window closing).
+    if (revert?.errorName === 'WrongSetId') throw new NotReadyError(`the port on ${dstChain} no longer takes set ${signed.setId} for batch ${bn}`, 500, { cause: err });
+    throw err;
+  }
+  // Queued before the index moves: a crash in between replays the delivery, which finds the receipts and queues again.
+  await queueAcks(ctx, dstChain, outcomes.flatMap((o) => (o.status === 'delivered' ? (byId.get(o.id) ?? []) : [])));
+  // One index write per (outcome, transaction): a chunk's deliveries share one transaction, so this is one or two writes, not one per message.
+  const groups = new Map<string, { ids: Hex[]; evidence: TransitionEvidence; to: 'delivered' | 'failed' }>();
+  for (const o of outcomes) {
+    const key = o.status === 'rejected' ? `r|${o.reason}` : `${o.status}|${o.txHash}|${o.height}|${o.status === 'failed' ? o.reason : ''}`;
+    let g = groups.get(key);
+    if (!g) {
+      const evidence: TransitionEvidence =
+        o.status === 'delivered'
+          ? { chain: dstChain, height: o.height, txHash: o.txHash, dstTxHash: o.txHash }
+          : o.status === 'failed'
+            ? { chain: dstChain, height: o.height, txHash: o.txHash, dstTxHash: o.txHash, reason: o.reason }
+            : { chain: dstChain, reason: `refused_by_port:${o.reason}` };
+      groups.set(key, (g = { ids: [], evidence, to: o.status === 'delivered' ? 'delivered' : 'failed' }));
+    }
+    g.ids.push(o.id);
+  }
+  for (const g of groups.values()) await ctx.index.transition(g.ids, g.to, g.evidence);
+  const delivered = outcomes.filter((o) => o.status === 'delivered').length;
+  ctx.logger.info({ batchNo: bn, dstChain, delivered, other: outcomes.length - delivered }, 'delivered');
 }
 

@@ -13,6 +13,8 @@ import { registerStart } from './commands/start.ts';
 import { registerRelayer } from './commands/relayer-cmd.ts';
 import { registerDlq } from './commands/dlq-cmd.ts';
 import { registerAttestor } from './commands/attestor-cmd.ts';
+import { registerCorridors } from './commands/corridors-cmd.ts';
+import { registerPay } from './commands/pay-cmd.ts';
 
 export function buildProgram(): Command {
   const program = new Command('qiao')
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerRelayer(program);
   registerDlq(program);
   registerAttestor(program);
+  registerCorridors(program);
+  registerPay(program);
   return program;
 }
 

@@ -174,6 +174,8 @@ export interface AdapterContext {
   logger: Logger;
   /** Hex private key the relayer pays destination gas with (never logged). */
   relayerKey?: Hex;
+  /** Hex secp256k1 keys of the attestors the hub holds (embedded hub): families without a port contract sign deliveries with them (Substrate multisig). Never logged. */
+  attestorKeys?: Hex[];
 }
 
 export type AdapterFactory = (registration: ChainRegistration, ctx: AdapterContext) => Promise<ChainAdapter>;

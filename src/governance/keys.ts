@@ -13,9 +13,29 @@ export interface HubKeys {
   relayer: Hex;
   /** The embedded attestor's signing key. */
   attestor: Hex;
+  /**
+   * The demo liquidity provider of settlement corridors (its address is its account on every EVM chain).
+   * Optional in the type so keys built by hand (tests) still compile; `loadOrCreateKeys` always fills it.
+   */
+  lp?: Hex;
+  /**
+   * Pays delivery gas on the governance chain when it is a member chain. Apart from `relayer`,
+   * which commits batches there: two processes' nonce counters on one key would race.
+   */
+  govDeliverer?: Hex;
 }
 
 const NAMES = ['governor', 'relayer', 'attestor'] as const;
+/** Keys added after the first release: generated and saved on the first start that lacks them. */
+const LATER = ['lp', 'govDeliverer'] as const;
+
+async function writeKeys(file: string, keys: HubKeys): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, file);
+}
 
 function newKey(): Hex {
   return `0x${randomBytes(32).toString('hex')}`;
@@ -41,14 +61,23 @@ export async function loadOrCreateKeys(file: string): Promise<{ keys: HubKeys; c
       // Throws for keys outside the curve order.
       new Wallet(v);
     }
-    return { keys: parsed as unknown as HubKeys, created: false };
+    let added = false;
+    for (const n of LATER) {
+      const v = parsed[n];
+      if (v === undefined) {
+        parsed[n] = newKey();
+        added = true;
+        continue;
+      }
+      if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw new ConfigError(`keys.${n}`, `malformed in ${file}`);
+      new Wallet(v);
+    }
+    const keys = parsed as unknown as HubKeys;
+    if (added) await writeKeys(file, keys);
+    return { keys, created: false };
   }
-  const keys: HubKeys = { governor: newKey(), relayer: newKey(), attestor: newKey() };
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, JSON.stringify(keys, null, 2), { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, file);
+  const keys: HubKeys = { governor: newKey(), relayer: newKey(), attestor: newKey(), lp: newKey(), govDeliverer: newKey() };
+  await writeKeys(file, keys);
   return { keys, created: true };
 }
 

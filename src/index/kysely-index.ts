@@ -99,12 +99,22 @@ interface Evidence {
   txHash: Hex | null;
   reason: string | null;
   proof: string | null;
+  /** Keyed by the lowercase message id. */
+  proofs: Map<string, string> | null;
+  dstTxHash: Hex | null;
   batchNo: string | null;
   at: Date | null;
 }
 
+function proofMap(proofs: ReadonlyMap<Hex, unknown>): Map<string, string> {
+  if (!(proofs instanceof Map)) throw new ValidationError('evidence.proofs', 'must be a Map from message id to proof');
+  const out = new Map<string, string>();
+  for (const [id, p] of proofs) out.set(asBytes32(id, 'evidence.proofs'), proofJson(p));
+  return out;
+}
+
 function evidenceOf(e: TransitionEvidence | undefined): Evidence {
-  if (e === undefined || e === null) return { chain: null, height: null, txHash: null, reason: null, proof: null, batchNo: null, at: null };
+  if (e === undefined || e === null) return { chain: null, height: null, txHash: null, reason: null, proof: null, proofs: null, dstTxHash: null, batchNo: null, at: null };
   if (typeof e !== 'object') throw new ValidationError('evidence', 'must be an object');
   if (e.reason !== undefined && (typeof e.reason !== 'string' || e.reason.length > MAX_REASON)) {
     throw new ValidationError('evidence.reason', `must be a string of at most ${MAX_REASON} characters`);
@@ -116,6 +126,8 @@ function evidenceOf(e: TransitionEvidence | undefined): Evidence {
     txHash: e.txHash === undefined ? null : asHex(e.txHash, 'evidence.txHash'),
     reason: e.reason ?? null,
     proof: e.proof === undefined ? null : proofJson(e.proof),
+    proofs: e.proofs === undefined ? null : proofMap(e.proofs),
+    dstTxHash: e.dstTxHash === undefined ? null : asHex(e.dstTxHash, 'evidence.dstTxHash'),
     batchNo: e.batchNo === undefined ? null : int8(e.batchNo, 'evidence.batchNo'),
     at: e.at ?? null,
   };
@@ -326,6 +338,7 @@ export class KyselyIndex implements MessageIndex {
             updated_at: now(),
             ...(ev.reason === null ? {} : { reason: ev.reason }),
             ...(ev.batchNo === null ? {} : { batch_no: ev.batchNo }),
+            ...(ev.dstTxHash === null ? {} : { dst_tx_hash: ev.dstTxHash }),
             // Kept on the message so lane latency needs no join over transitions.
             ...(target === 'delivered' ? { delivered_at: ev.at ?? now() } : {}),
           })
@@ -342,7 +355,7 @@ export class KyselyIndex implements MessageIndex {
               height: ev.height,
               tx_hash: ev.txHash,
               reason: ev.reason,
-              proof: ev.proof,
+              proof: ev.proofs?.get(id) ?? ev.proof,
             })),
           )
           .execute();

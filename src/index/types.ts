@@ -43,6 +43,10 @@ export interface TransitionEvidence {
   txHash?: Hex;
   reason?: string;
   proof?: unknown;
+  /** Per-message evidence (e.g. each message's own storage proof); a message not in it gets `proof`. */
+  proofs?: ReadonlyMap<Hex, unknown>;
+  /** The destination transaction, recorded on the message in the same write (`delivered`/`failed`). */
+  dstTxHash?: Hex;
   batchNo?: bigint;
   at?: Date;
 }

@@ -9,6 +9,8 @@ import { createQueueBackend } from '../../relayer/queue/index.ts';
 import type { QueueBackend } from '../../relayer/queue/types.ts';
 import { Relayer } from '../../relayer/relayer.ts';
 import { attestationsPlugin } from '../api/attestations.ts';
+import { paymentsPlugin } from '../api/payments.ts';
+import { registriesCompliance } from '../settlement/service.ts';
 import { HubMetrics } from '../api/metrics.ts';
 import { registryApiPlugin } from '../api/registries/index.ts';
 import { registryProofPlugin } from '../api/registry-proofs.ts';
@@ -38,6 +40,9 @@ import { RegistryEventRecorder } from './registry-events.ts';
 import { RegistryFollower } from './registry-follower.ts';
 import { loadState, saveState, type HubState } from './state.ts';
 import { cleanupStack } from './cleanups.ts';
+import { ensureGovernanceMember, type GovernanceMemberState } from './settlement-member.ts';
+import { ensureSettlement, keepDemoRatesFresh, type SettlementDeployment } from './settlement-setup.ts';
+import { SettlementKeeper } from './settlement-keeper.ts';
 
 export interface RunningHub {
   apiUrl: string;
@@ -53,8 +58,14 @@ export interface RunningHub {
   /** The identity, issuer and credit registries on the governance chain. */
   registries: Registries;
   index: MessageIndex;
-  relayer: Relayer;
+  readonly relayer: Relayer;
+  /** Stops the relayer and starts it again on the same index and queues (fault tests; `relayer` then is the new one). */
+  restartRelayer(): Promise<void>;
   demo: DemoNetwork | null;
+  /** The governance chain as a member chain (settlement enabled), else null. */
+  governanceMember: GovernanceMemberState | null;
+  /** SettlementHub, the demo escrows and tokens, the keeper; null when settlement is off (or has no demo chains). */
+  settlement: { deployment: SettlementDeployment; keeper: SettlementKeeper; operator: TxSender } | null;
   dataDir: string;
   /** Stops the demo traffic only (tests send their own). */
   stopTraffic(): Promise<void>;
@@ -99,7 +110,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       anvil = await startAnvil({ chainId: govChainId, stateFile: join(dataDir, 'governance', 'state.json'), logger: logger.child({ component: 'governance-anvil' }) });
       cleanups.push(() => anvil!.stop());
       govUrl = anvil.url;
-      await fundFromDev(govUrl, govChainId, [addressOf(keys.governor), addressOf(keys.relayer)]);
+      await fundFromDev(govUrl, govChainId, [addressOf(keys.governor), addressOf(keys.relayer), ...(config.settlement.enabled ? [addressOf(keys.govDeliverer!), addressOf(keys.lp!)] : [])]);
     }
     const provider = makeProvider(govUrl, govChainId, { pollingMs: 100 });
     cleanups.push(async () => provider.destroy());
@@ -181,6 +192,57 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     }
     const demoIds = new Set(demo?.chains.map((c) => c.chainId) ?? []);
 
+    // ------------------------------------------- the governance chain as a member (settlement)
+    let govMember: GovernanceMemberState | null = null;
+    if (config.settlement.enabled) {
+      if (!anvil && !config.dev) {
+        // local-dev trust is accepted only for chains the hub started: an external governance chain needs a real light client registration.
+        logger.warn('settlement needs the governance chain as a member chain: with governance.rpc, register it with a light client (local-dev is accepted only with --dev)');
+      }
+      govMember = await ensureGovernanceMember({
+        saved: state.governanceMember,
+        provider,
+        url: govUrl,
+        gov,
+        governor,
+        govern: path,
+        finalityDepth: config.governance.finalityDepth,
+        ports: { rotationGraceSeconds: config.attestors.rotationGraceSeconds, maxRegistryAge: config.registry.maxRootAgeSeconds },
+        logger: logger.child({ component: 'settlement' }),
+      });
+      state.governanceMember = govMember;
+      await saveState(stateFile, state);
+    }
+    const govMemberId = govMember?.chainId;
+    let settlement: RunningHub['settlement'] = null;
+    if (govMember && !demo) {
+      logger.warn('settlement is enabled but there are no demo chains: SettlementHub and escrows are deployed only with the demo network for now');
+    }
+    if (govMember && demo) {
+      const deployment = await ensureSettlement({
+        saved: state.settlement,
+        govProvider: provider,
+        governor,
+        govern: path,
+        registries: contracts,
+        member: govMember,
+        chains: demo.chains.map((c) => ({ chainId: c.chainId, numericId: c.numericId, url: c.url, port: c.port })),
+        keys: { governor: keys.governor, lp: keys.lp! },
+        logger: logger.child({ component: 'settlement' }),
+      });
+      cleanups.push(async () => deployment.close());
+      state.settlement = deployment.state;
+      await saveState(stateFile, state);
+      const stopRates = keepDemoRatesFresh(deployment, keys.lp!, 60_000, logger.child({ component: 'settlement-rates' }));
+      cleanups.push(async () => stopRates());
+      // The hub key opens payments (operator) and aborts the late ones; its TxSender is shared so nonces stay in order.
+      const keeper = new SettlementKeeper(deployment.hub, governor, logger.child({ component: 'settlement-keeper' }));
+      keeper.start(config.settlement.keeperIntervalMs);
+      cleanups.push(() => keeper.stop());
+      settlement = { deployment, keeper, operator: governor };
+    }
+    const localDevOk = (id: string) => config.dev || demoIds.has(id) || (id === govMemberId && anvil !== null);
+
     // ---------------------------------------------------- index, queues, relayer
     const index = await openIndex({ databaseUrl: config.databaseUrl, dataDir: join(dataDir, 'index'), logger });
     cleanups.push(() => index.close());
@@ -216,7 +278,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       logger: logger.child({ component: 'attestor' }),
       snapshots: (b: bigint) => buildRegistrySnapshot(connectRegistries(provider, contracts, regArtifacts), b),
     });
-    const relayer = await Relayer.start({
+    const relayerDeps: Parameters<typeof Relayer.start>[0] = {
       index,
       gov,
       committer,
@@ -224,17 +286,26 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       queues,
       settings: { ...config.relayer, govFinalityDepth: config.governance.finalityDepth },
       logger: logger.child({ component: 'relayer' }),
-      adapterFactories: ADAPTER_FACTORIES,
-      adapterContext: { relayerKey: keys.relayer },
-      allowLocalDev: (id) => config.dev || demoIds.has(id),
+      // Deliveries on the governance chain pay from their own key: `relayer` commits batches there from another nonce counter.
+      adapterFactories: { ...ADAPTER_FACTORIES, evm: (reg, ctx) => ADAPTER_FACTORIES.evm(reg, reg.chainId === govMemberId && keys.govDeliverer ? { ...ctx, relayerKey: keys.govDeliverer } : ctx) },
+      adapterContext: { relayerKey: keys.relayer, attestorKeys: [keys.attestor] },
+      allowLocalDev: localDevOk,
       snapshots: { source: snapshotOf, intervalMs: config.registry.snapshotIntervalMs, refreshSeconds: Math.floor(config.registry.maxRootAgeSeconds / 2) },
       // Two validly sealed conflicting headers: the chain is frozen through the council's emergency path.
       onMisbehaviour: async (chainId) => {
         const r = await gov.setChainStatus(path, chainId, 'freeze', { emergency: true });
         return r;
       },
-    });
+    };
+    // `let`: restartRelayer() replaces it; every user below reads the variable, not a copy.
+    let relayer = await Relayer.start(relayerDeps);
     cleanups.push(() => relayer.stop());
+    /** A relayer worker restart in place (as after a crash): queued work is recovered from the index. */
+    const restartRelayer = async () => {
+      await relayer.stop();
+      relayer = await Relayer.start(relayerDeps);
+      await relayer.sync(await gov.chains());
+    };
 
     // The relayer follows the registry's events without a restart.
     const follower = await RegistryFollower.start({ gov, sync: (chains) => relayer.sync(chains), logger: logger.child({ component: 'registry-follower' }) });
@@ -311,6 +382,20 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       // Attestor processes run elsewhere (other organisations, their own keys) post their signatures here.
       attestationsPlugin({ index, gov, logger: logger.child({ component: 'attestations-api' }) }),
       metrics.plugin(),
+      // Quotes, payments, corridors: the hub key opens payments as SettlementHub's operator.
+      ...(settlement
+        ? [
+            paymentsPlugin({
+              hub: settlement.deployment.hub,
+              escrows: new Map([...settlement.deployment.escrows].map(([id, e]) => [id, e.client])),
+              operator: settlement.operator,
+              compliance: registriesCompliance(registries),
+              index,
+              logger: logger.child({ component: 'payments-api' }),
+              quoteTtlSeconds: config.settlement.quoteTtlSeconds,
+            }),
+          ]
+        : []),
     ];
     const api = await startApi({ index, health, logger: logger.child({ component: 'api' }), plugins }, { host: config.api.host, port: config.api.port });
     cleanups.push(() => api.close());
@@ -330,8 +415,13 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       governance: { url: govUrl, chainId: govChainId, client: gov, council, path, contracts },
       registries,
       index,
-      relayer,
+      get relayer() {
+        return relayer;
+      },
+      restartRelayer,
       demo,
+      governanceMember: govMember,
+      settlement,
       dataDir,
       stopTraffic: () => stopTraffic(),
       stop: () => (stopped ??= cleanup()),

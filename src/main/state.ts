@@ -2,6 +2,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { SavedContracts } from '../governance/deploy.ts';
+import type { GovernanceMemberState } from './settlement-member.ts';
+import type { SettlementState } from './settlement-setup.ts';
 
 export interface DemoChainState {
   chainId: string;
@@ -17,6 +19,10 @@ export interface HubState {
   /** Data folders from before the council hold no `council` nor registry addresses: the hub adds them on start. */
   governance?: { chainId: string; contracts: SavedContracts; external: boolean };
   demo?: { chains: DemoChainState[] };
+  /** The governance chain as a member chain (settlement): its port. */
+  governanceMember?: GovernanceMemberState;
+  /** SettlementHub, the demo escrows and tokens, the demo corridors. */
+  settlement?: SettlementState;
   /** Written by a running hub so the CLI can find its API. */
   apiUrl?: string;
   /** Written by a running hub: its governance chain's RPC (the embedded anvil's port changes per start). */

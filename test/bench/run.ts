@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,39 @@ import { benchPrimitives } from './primitives.bench.ts';
 import { benchIndex } from './index.bench.ts';
 import { benchProofs, type BenchRow } from './proofs.bench.ts';
 import { benchRelay } from './relay.bench.ts';
+import { benchRelayCapacity } from './relay-capacity.bench.ts';
+import { benchRoutes } from './routes.bench.ts';
+
+type MeasuredRow = BenchRow & { measured: string };
+
+function renderTable(rows: MeasuredRow[]): string {
+  return [
+    '| benchmark | figure | compared with | ratio | note | measured |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.name} | ${r.figure} | ${r.baseline} | ${r.ratio} | ${r.note} | ${r.measured} |`),
+  ].join('\n');
+}
+
+/** The rows of an earlier BENCHMARKS.md (a report from before rows carried their commit gets its header's commit). */
+async function existingRows(file: string): Promise<MeasuredRow[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const legacy = /- commit: `([0-9a-f]+)`/.exec(text)?.[1];
+  const legacyAt = /on (\d{4}-\d{2}-\d{2}T\d{2}:\d{2})/.exec(text)?.[1]?.replace('T', ' ');
+  const out: MeasuredRow[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('| ') || line.startsWith('| benchmark |') || line.startsWith('| ---')) continue;
+    const cells = line.slice(2, -2).split(' | ');
+    if (cells.length < 5) continue;
+    const [name, figure, baseline, ratio, note, measured] = cells as [string, string, string, string, string, string | undefined];
+    out.push({ name, figure, baseline, ratio, note, measured: measured ?? `${legacy ?? 'unknown'} ${legacyAt ?? ''}`.trim() });
+  }
+  return out;
+}
 
 function git(args: string[]): string {
   try {
@@ -45,37 +78,47 @@ export async function runBenchmarks(argv: string[]): Promise<void> {
     console.error('message index (PostgreSQL and PGlite)…');
     rows.push(...(await benchIndex(m ? { messages: Number(m), pgliteMessages: Math.max(1000, Math.floor(Number(m) / 10)) } : {})));
   }
+  if (want('routes')) {
+    console.error('route engine…');
+    rows.push(...(await benchRoutes()));
+  }
   if (want('relay')) {
     console.error('end to end (embedded)…');
     rows.push(...(await benchRelay(n, { queue: 'memory', index: 'pglite' })));
     console.error('end to end (BullMQ + PostgreSQL)…');
     rows.push(...(await benchRelay(n, { queue: 'bullmq', index: 'postgres' })));
   }
+  if (want('relay') || want('capacity')) {
+    const c = Number(argv.find((a) => a.startsWith('--capacity-messages='))?.split('=')[1] ?? 2000);
+    console.error('relayer capacity (embedded)…');
+    rows.push(...(await benchRelayCapacity(c, { queue: 'memory', index: 'pglite' })));
+    console.error('relayer capacity (BullMQ + PostgreSQL)…');
+    rows.push(...(await benchRelayCapacity(c, { queue: 'bullmq', index: 'postgres' })));
+  }
   const commit = git(['rev-parse', '--short', 'HEAD']);
-  const dirty = git(['status', '--porcelain']) ? ' (with uncommitted changes)' : '';
+  const dirty = git(['status', '--porcelain']) ? '+' : '';
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-  const table = [
-    '| benchmark | figure | compared with | ratio | note |',
-    '| --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.name} | ${r.figure} | ${r.baseline} | ${r.ratio} | ${r.note} |`),
-  ].join('\n');
+  const measured = `${commit}${dirty} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
+  console.log(renderTable(rows.map((r) => ({ ...r, measured }))));
+  // A partial run (--only) replaces its own rows and keeps every other row with the commit it was measured on.
+  const kept = only ? await existingRows('BENCHMARKS.md') : [];
+  const fresh = new Set(rows.map((r) => r.name));
+  const merged = [...kept.map((r) => (fresh.has(r.name) ? { ...rows.find((x) => x.name === r.name)!, measured } : r))];
+  for (const r of rows) if (!kept.some((k) => k.name === r.name)) merged.push({ ...r, measured });
   const md = `# Benchmarks
 
-Written by \`npm run bench\` on ${new Date().toISOString()}.
+Written by \`npm run bench\` (last run ${new Date().toISOString()}${only ? `, partial: --only=${only.join(',')}` : ''}).
 
-- commit: \`${commit}\`${dirty}
 - machine: ${machine}
+- each row says the commit it was measured on (\`+\`: with uncommitted changes) and when; a full run measures every row again
 
-${table}
+${renderTable(merged)}
 
 Every throughput figure checks its work: each proof verification must succeed, and
 end-to-end deliveries are counted by the destination chain's receiver contract.
 Ratios compare against the raw cost measured in the same run (keccak-256 of the same
-proof nodes; the rate at which the source chain accepted the sends).
+proof nodes; the rate at which the source chain accepted the sends; the goal an issue set).
 `;
-  console.log(table);
-  // A partial run (--only) prints its figures but never replaces the full report.
-  if (only) return;
   await writeFile('BENCHMARKS.md', md);
   console.log('\nwritten to BENCHMARKS.md');
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 import { governanceArtifacts } from '../../src/governance/artifacts.ts';
 import { registryArtifacts } from '../../src/registries/artifacts.ts';
+import { escrowArtifacts, settlementArtifacts } from '../../src/settlement/artifacts.ts';
 
 /**
  * Once per run, before any worker starts: prints whether the upstream vectors
@@ -18,4 +19,6 @@ export default async function setup(): Promise<void> {
   await governanceArtifacts();
   await registryArtifacts();
   await portArtifacts();
+  await settlementArtifacts();
+  await escrowArtifacts();
 }

@@ -21,8 +21,15 @@ export interface TestHub {
 export async function startTestHub({
   queue = 'memory',
   index = 'pglite',
+  settlement = false,
   config = {},
-}: { queue?: 'memory' | 'bullmq'; index?: 'pglite' | 'postgres'; config?: Partial<ConfigInput> } = {}): Promise<TestHub> {
+}: {
+  queue?: 'memory' | 'bullmq';
+  index?: 'pglite' | 'postgres';
+  /** Settlement (the governance chain as a member chain, SettlementHub, escrows): off unless a test asks, so chain counts stay as they were. */
+  settlement?: boolean;
+  config?: Partial<ConfigInput>;
+} = {}): Promise<TestHub> {
   const dataDir = await mkdtemp(join(tmpdir(), 'qiao-e2e-'));
   const db = index === 'postgres' ? await createTestDatabase() : null;
   const logger = process.env.QIAO_TEST_LOG ? createLogger({ level: 'debug', file: join(dataDir, 'hub.log') }) : silentLogger();
@@ -31,6 +38,7 @@ export async function startTestHub({
     api: { port: 0 },
     demo: { enabled: true, blockTime: 1, finalityDepth: 2 },
     relayer: { pollIntervalMs: 200, batchDelayMs: 100 },
+    settlement: { enabled: settlement },
     ...(queue === 'bullmq' ? { redisUrl: REDIS_URL } : {}),
     ...(db ? { databaseUrl: db.url } : {}),
     ...config,

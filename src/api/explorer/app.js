@@ -7,7 +7,7 @@
  *
  * Routes live in the URL hash so a filtered list or a message can be shared:
  *   #/messages?chain=…&status=…&sender=…|receiver=…|account=…
- *   #/message/0x…   #/chains   #/lanes?lane=src>dst
+ *   #/message/0x…   #/chains   #/lanes?lane=src>dst   #/payments[/<uetr>]
  */
 
 const STATUSES = ['sent', 'verified', 'committed', 'attested', 'delivered', 'acknowledged', 'failed', 'timed_out', 'refunded', 'quarantined'];
@@ -167,6 +167,7 @@ function parseHash(hashText) {
   if (parts[0] === 'message' && parts[1]) return { view: 'message', id: decodeURIComponent(parts[1]) };
   if (parts[0] === 'chains') return { view: 'chains' };
   if (parts[0] === 'lanes') return { view: 'lanes', lane: params.get('lane') ?? '' };
+  if (parts[0] === 'payments') return { view: 'payments', uetr: parts[1] ? decodeURIComponent(parts[1]) : '' };
   const filters = {};
   for (const k of FILTER_KEYS) {
     const v = params.get(k);
@@ -1148,6 +1149,133 @@ function lanesView() {
   };
 }
 
+// -------------------------------------------------------------------- payments
+
+const UETR_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const LEG_CLASS = { locked: 'committed', released: 'delivered', refunded: 'refunded', lock_failed: 'failed', release_sent: 'attested', refund_sent: 'timed_out', none: 'sent', pending: 'sent' };
+
+function legBadge(state) {
+  const s = state ?? 'unknown';
+  return h('span', { class: `badge s-${LEG_CLASS[s] ?? 'unknown'}`, text: s });
+}
+
+/** Settlement payments: a UETR lookup, the corridors, and one payment's legs as the chains record them. */
+function paymentsView() {
+  const section = $('#view-payments');
+  let token = 0;
+
+  function lookupForm(value) {
+    const input = h('input', { name: 'uetr', placeholder: 'UETR, e.g. 3f2c1a9e-8b7d-4c6e-9a5b-1d2e3f4a5b6c', spellcheck: 'false', value: value ?? '' });
+    const form = h('form', { class: 'filters', autocomplete: 'off' }, h('label', { class: 'wide' }, 'Payment', input), h('div', { class: 'buttons' }, h('button', { type: 'submit', text: 'Show' })));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const v = input.value.trim().toLowerCase();
+      if (v) location.hash = `#/payments/${encodeURIComponent(v)}`;
+    });
+    return form;
+  }
+
+  async function payment(uetr, my) {
+    if (!UETR_RE.test(uetr)) return [h('p', { class: 'error', role: 'alert', text: 'Not a UETR (lowercase UUIDv4).' })];
+    try {
+      const p = await getJson(`/payments/${encodeURIComponent(uetr)}`);
+      if (my !== token) return [];
+      const deadline = Number(p.deadline) * 1000;
+      const parts = [
+        h('h3', {}, 'Payment ', h('span', { class: 'mono', text: p.uetr }), ' ', legBadge(p.state)),
+        h('p', { class: 'muted', text: `corridors ${(p.corridorIds ?? []).join(' > ')} · deadline ${Number.isFinite(deadline) ? utc(new Date(deadline).toISOString()) : '—'}` }),
+        h(
+          'table',
+          { class: 'grid' },
+          h('thead', {}, h('tr', {}, ...['Leg', 'Chain', 'Asset', 'Amount', 'From', 'To', 'Hub', 'Escrow'].map((t) => h('th', { text: t })))),
+          h(
+            'tbody',
+            {},
+            ...(p.legs ?? []).map((l) =>
+              h(
+                'tr',
+                {},
+                h('td', { class: 'num', text: String(l.index) }),
+                h('td', { text: dash(l.chain) }),
+                h('td', {}, hash(l.asset, { head: 16, tail: 6 })),
+                h('td', { class: 'num', text: dash(l.amount) }),
+                h('td', {}, hash(l.from)),
+                h('td', {}, hash(l.to)),
+                h('td', {}, legBadge(l.state)),
+                h('td', {}, l.escrow ? legBadge(l.escrow.state) : h('span', { class: 'muted', title: dash(l.escrowError), text: 'unknown' })),
+              ),
+            ),
+          ),
+        ),
+      ];
+      if (Array.isArray(p.messages) && p.messages.length) {
+        parts.push(
+          h('h3', { text: `Messages (${p.messages.length})` }),
+          h('ul', {}, ...p.messages.map((m) => h('li', {}, h('a', { href: `#/message/${m.id}`, class: 'mono', text: short(m.id) }), ` ${m.kind} leg ${m.leg} · ${m.srcChain} → ${m.dstChain} · `, badge(m.status)))),
+        );
+      }
+      parts.push(h('p', {}, h('a', { href: `/payments/${encodeURIComponent(uetr)}/pacs.008`, text: 'pacs.008 JSON' }), ' · ', h('a', { href: `/payments/${encodeURIComponent(uetr)}/pacs.002`, text: 'pacs.002 status report' })));
+      return parts;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404 && err.code === 'not_found') return [h('p', { class: 'muted', text: `No payment ${uetr}.` })];
+      return [h('p', { class: 'muted notice', text: routeMissing(err) ? 'Payments not available: this hub has no settlement.' : `Payment not available: ${errorText(err)}` })];
+    }
+  }
+
+  async function corridors(my) {
+    try {
+      const c = await getJson('/corridors');
+      if (my !== token) return [];
+      const list = Array.isArray(c.corridors) ? c.corridors : [];
+      if (list.length === 0) return [h('h3', { text: 'Corridors' }), h('p', { class: 'muted', text: 'No corridors.' })];
+      return [
+        h('h3', { text: `Corridors (${list.length})` }),
+        h(
+          'table',
+          { class: 'grid' },
+          h('thead', {}, h('tr', {}, ...['Id', 'Status', 'From', 'To', 'Provider', 'Rate', 'Liquidity'].map((t) => h('th', { text: t })))),
+          h(
+            'tbody',
+            {},
+            ...list.map((x) =>
+              h(
+                'tr',
+                {},
+                h('td', { class: 'num', text: String(x.id) }),
+                h('td', { text: dash(x.status) }),
+                h('td', {}, hash(x.corridor?.srcAsset, { head: 16, tail: 6 })),
+                h('td', {}, hash(x.corridor?.dstAsset, { head: 16, tail: 6 })),
+                h('td', {}, hash(x.corridor?.provider)),
+                h('td', { class: 'num', text: x.rate && x.rate !== '0' ? String(Number(x.rate) / 1e18) : '—' }),
+                h('td', { class: 'num', text: dash(x.liquidity) }),
+              ),
+            ),
+          ),
+        ),
+      ];
+    } catch (err) {
+      return [h('p', { class: 'muted notice', text: routeMissing(err) ? 'Corridors not available: this hub has no settlement.' : `Corridors not available: ${errorText(err)}` })];
+    }
+  }
+
+  async function show(uetr) {
+    const my = ++token;
+    section.hidden = false;
+    section.replaceChildren(h('h2', { text: 'Payments' }), lookupForm(uetr), h('p', { class: 'muted', text: 'Loading…' }));
+    const parts = uetr ? await payment(uetr, my) : await corridors(my);
+    if (my !== token) return;
+    section.replaceChildren(h('h2', { text: 'Payments' }), lookupForm(uetr), ...parts);
+  }
+
+  return {
+    show,
+    hide() {
+      token++;
+      section.hidden = true;
+    },
+  };
+}
+
 // ------------------------------------------------------------------------ start
 
 function start() {
@@ -1156,6 +1284,7 @@ function start() {
   const detail = messageView(() => lastListHash);
   const chains = chainsView();
   const lanes = lanesView();
+  const payments = paymentsView();
 
   const route = () => {
     const r = parseHash(location.hash);
@@ -1168,6 +1297,7 @@ function start() {
     if (r.view !== 'message') detail.hide();
     if (r.view !== 'chains') chains.hide();
     if (r.view !== 'lanes') lanes.hide();
+    if (r.view !== 'payments') payments.hide();
     if (r.view === 'messages') {
       lastListHash = messagesHash(r.filters);
       document.title = 'Messages · Qiao explorer';
@@ -1178,6 +1308,9 @@ function start() {
     } else if (r.view === 'chains') {
       document.title = 'Chains · Qiao explorer';
       void chains.show();
+    } else if (r.view === 'payments') {
+      document.title = r.uetr ? `Payment ${r.uetr.slice(0, 8)} · Qiao explorer` : 'Payments · Qiao explorer';
+      void payments.show(r.uetr);
     } else {
       document.title = 'Lanes · Qiao explorer';
       void lanes.show(r.lane);

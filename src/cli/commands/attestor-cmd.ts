@@ -55,6 +55,25 @@ interface StartOptions {
   lookback: string;
   log: string;
   registries?: string;
+  chainRegistry?: string;
+  sourceRpc: string[];
+  allowLocalDev: string[];
+  dev?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** `CHAIN=URL[,URL…]` pairs: the operator's own RPC endpoints for a source chain, instead of the registration's. */
+function sourceRpcs(pairs: readonly string[], chainId: (v: string, field: string) => string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new ValidationError('source-rpc', 'must be CHAIN=URL[,URL…], e.g. eip155:1337=http://127.0.0.1:8545');
+    const id = chainId(p.slice(0, eq), 'source-rpc');
+    const urls = p.slice(eq + 1).split(',').map((u) => httpUrl(u.trim(), 'source-rpc'));
+    out.set(id, [...(out.get(id) ?? []), ...urls]);
+  }
+  return out;
 }
 
 function registryAddresses(ethers: Pick<Ethers, 'getAddress'>, v: string): { identityRegistry: string; issuerRegistry: string; creditRegistry: string } {
@@ -79,6 +98,10 @@ export function registerAttestor(program: Command): void {
     .option('--poll-ms <ms>', 'how often the governance chain is read', '500')
     .option('--lookback <batches>', 'with no record yet, start this many batches back', '256')
     .option('--registries <addresses>', 'identity,issuer,credit registry addresses: also recompute and sign registry snapshots (root type 2)')
+    .option('--chain-registry <address>', 'the ChainRegistry on the governance chain: re-verify every message of a batch against its source chain before signing (strongly recommended)')
+    .option('--source-rpc <chain=urls>', 'this attestor\'s own RPC for a source chain, instead of the registration\'s endpoints (repeatable)', collect, [])
+    .option('--allow-local-dev <chain>', 'accept local-dev header trust (the RPC\'s word) for this source chain (repeatable; development only)', collect, [])
+    .option('--dev', 'accept local-dev header trust for every source chain (development only)')
     .option('--log <where>', 'file (data folder/attestor.log) or stderr', 'stderr')
     .action(async (o: StartOptions) => {
       const ethers = await import('ethers');
@@ -91,12 +114,19 @@ export function registerAttestor(program: Command): void {
       const lookback = int(o.lookback, 'lookback', 1_000_000);
       if (o.log !== 'file' && o.log !== 'stderr') throw new ValidationError('log', 'must be file or stderr');
       const regs = o.registries === undefined ? null : registryAddresses(ethers, o.registries);
+      const chainRegistry = o.chainRegistry === undefined ? undefined : address(ethers, o.chainRegistry, 'chain-registry');
+      const { chainId } = await import('../../domain/caip.ts');
+      const rpcOverrides = sourceRpcs(o.sourceRpc, chainId);
+      const localDev = new Set(o.allowLocalDev.map((c) => chainId(c, 'allow-local-dev') as string));
+      if (!chainRegistry && (rpcOverrides.size || localDev.size || o.dev)) {
+        throw new ValidationError('chain-registry', '--source-rpc, --allow-local-dev and --dev apply to re-verification, which needs --chain-registry');
+      }
       const dataDir = resolve(o.dataDir);
       const me = ethers.computeAddress(privateKey);
       const { createLogger } = await import('../../logging.ts');
       const logger = createLogger({ level: 'info', name: 'qiao-attestor', ...(o.log === 'file' ? { file: join(dataDir, 'attestor.log') } : {}) });
       const { AttestorProcess, attestorGovernance } = await import('../../../relayer/attestor/process.ts');
-      const gov = await attestorGovernance(rpc, set);
+      const gov = await attestorGovernance(rpc, set, chainRegistry ? { chainRegistry } : {});
       let snapshots: SnapshotSource | undefined;
       if (regs) {
         // Its own registry reader on its own RPC: every snapshot is recomputed here before it is signed.
@@ -118,8 +148,10 @@ export function registerAttestor(program: Command): void {
         lookback,
         logger,
         ...(snapshots ? { snapshots } : {}),
+        ...(chainRegistry ? { reverify: { allowLocalDev: (c: string) => o.dev === true || localDev.has(c), rpcOverrides } } : {}),
       });
       console.log(`Qiao attestor ${me} running (governance chain ${gov.chainId}, hub ${new URL(hub).origin}).`);
+      if (!chainRegistry) console.error('WARNING: no --chain-registry: this attestor does not re-verify message sources (a compromised committer key could get it to sign ids never sent).');
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;

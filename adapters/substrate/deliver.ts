@@ -1,0 +1,423 @@
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import type { SubmittableExtrinsic } from '@polkadot/api/types';
+import type { Call, DispatchError } from '@polkadot/types/interfaces';
+import type { ISubmittableResult } from '@polkadot/types/types';
+import { hexToU8a, u8aToHex } from '@polkadot/util';
+import { AbiCoder } from 'ethers';
+import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
+import type { Logger } from 'pino';
+import type { DeliveryBatch, DeliveryItem, DeliveryOutcome, MessageDeliverer, Receipt } from '../../src/domain/adapter.ts';
+import type { ChainId } from '../../src/domain/caip.ts';
+import type { Hex } from '../../src/domain/hex.ts';
+import { MessageTree } from '../../src/domain/merkle.ts';
+import { decodeMessage, encodeMessage, messageId, type QiaoMessage } from '../../src/domain/message.ts';
+import { ConfigError, QiaoError, RpcError } from '../../src/errors.ts';
+import { SYSTEM_EVENTS_KEY } from '../../proofs/substrate/remarks.ts';
+import { nestedRemarks } from './calls.ts';
+import { attestorPortAccount, ecdsaAccountOfKey, sortAccounts } from './multisig.ts';
+import { blockBytes, hashAt, rpc, type SubstrateEndpoint } from './rpc.ts';
+
+/**
+ * Delivery to a Substrate chain (DESIGN.md step 5, issue 8 "Inbound"). There is
+ * no port contract: the port is the attestors' account (multisig.ts), and one
+ * message is delivered by that account dispatching
+ * `utility.batchAll([system.remarkWithEvent(id), contracts.call(receiver, 0, gas, None, payload)])`.
+ * The chain checks only that the origin is the multisig, so what a port
+ * contract checks is checked HERE before anything is signed: the item's Merkle
+ * inclusion in the attested root, id = keccak256(encoding), dstChain = this
+ * chain, dstPort = this account. The remark is the on-chain receipt
+ * (`System.Remarked{sender: port, hash: blake2_256(id)}`); a reverted batch
+ * leaves none, and is recognised by its failed dispatch whose batch remarks
+ * the id. A multisig call can run again once executed, so nothing is sent for
+ * an id that has a receipt, nor twice by this process.
+ *
+ * Embedded hub: the hub holds every attestor key and signs every approval
+ * itself. Attestor processes submitting their own approvals are future work.
+ */
+export interface SubstrateDelivererOptions {
+  chainId: ChainId;
+  /** the registered port: the attestor set's account (lower-case hex) */
+  port: Hex;
+  endpoint: SubstrateEndpoint;
+  /** secp256k1 private keys of the attestors the hub holds */
+  attestorKeys: readonly Hex[] | undefined;
+  logger: Logger;
+  /** blocks below the head the first receipt scan starts at */
+  lookbackBlocks?: number;
+}
+
+/** A message's gasLimit, for a Substrate receiver: the ref_time budget in microseconds (10^6 weight units each). */
+const REF_TIME_PER_GAS = 1_000_000n;
+const PROOF_SIZE = 1_048_576n;
+const U64_MAX = (1n << 64n) - 1n;
+const INCLUSION_TIMEOUT_MS = 60_000;
+/** As QiaoPort.sol: receipt codes in ack payloads, and the gas limit of ack messages. */
+const RECEIPT_DELIVERED = 1;
+const RECEIPT_FAILED = 2;
+const ACK_GAS_LIMIT = 200_000n;
+const ACK_PAYLOAD = ['uint8', 'bytes32', 'bytes'];
+const coder = AbiCoder.defaultAbiCoder();
+
+type Signer = { pair: KeyringPair; account: Uint8Array };
+
+interface Plan {
+  /** the keys held (embedded hub: all members); as many as the threshold approve, the last executes */
+  signers: Signer[];
+  threshold: number;
+  members: Uint8Array[];
+}
+
+export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Promise<MessageDeliverer> {
+  const { chainId, port, endpoint: e, logger } = o;
+  const api = e.api;
+  const lookback = o.lookbackBlocks ?? 2400;
+  let plan: Plan | ConfigError | null = null;
+  if (o.attestorKeys?.length) {
+    await cryptoWaitReady();
+    const keyring = new Keyring({ type: 'ecdsa' });
+    const signers = o.attestorKeys.map((k) => ({ pair: keyring.addFromSeed(hexToU8a(k)), account: ecdsaAccountOfKey(k) }));
+    const members = sortAccounts(signers.map((s) => s.account));
+    // The port names the set's threshold implicitly: the one whose account it is.
+    let threshold = 0;
+    for (let t = 1; t <= members.length && !threshold; t++) if (u8aToHex(attestorPortAccount(members, t)) === port) threshold = t;
+    plan = threshold
+      ? { signers, threshold, members }
+      : new ConfigError(`chains.${chainId}.port`, `${port} is not the account of the attestor keys this hub holds (${members.length} keys)`);
+  }
+
+  // ---------------------------------------------------------------- receipts
+  /** blake2_256(id) -> receipt, from the blocks scanned so far. */
+  const receipts = new Map<string, Receipt>();
+  let scanned = -1;
+  /** destination chain -> last nonce this port used on that lane (from its remarks seen on chain, and its own sends) */
+  const laneNonces = new Map<string, bigint>();
+  /** original ids this port has sent an ack for */
+  const acked = new Set<string>();
+  let lock: Promise<unknown> = Promise.resolve();
+  const locked = <T>(f: () => Promise<T>): Promise<T> => {
+    const run = lock.then(f, f);
+    lock = run.catch(() => undefined);
+    return run;
+  };
+
+  const errorText = (err: DispatchError): string => {
+    if (err.isModule) {
+      try {
+        const m = api.registry.findMetaError(err.asModule);
+        return `${m.section}.${m.name}`;
+      } catch {
+        // an error index this metadata does not know: the raw form below
+      }
+    }
+    return err.toString();
+  };
+
+  /** The message id a failed dispatch of this port carried, if the extrinsic is one of ours. */
+  function idOfDelivery(extrinsicHex: Hex): Hex | null {
+    let ext;
+    try {
+      ext = api.registry.createType('Extrinsic', extrinsicHex);
+    } catch {
+      return null;
+    }
+    let call = ext.method as unknown as Call;
+    const name = `${call.section}.${call.method}`;
+    if (name === 'multisig.asMulti') call = call.args[3] as unknown as Call;
+    else if (name === 'multisig.asMultiThreshold1') call = call.args[1] as unknown as Call;
+    else if (!ext.isSigned || u8aToHex(ext.signer.toU8a().slice(1)) !== port) return null;
+    if (`${call.section}.${call.method}` !== 'utility.batchAll') return null;
+    const first = (call.args[0] as unknown as Call[])[0];
+    if (!first || `${first.section}.${first.method}` !== 'system.remarkWithEvent') return null;
+    const remark = (first.args[0] as unknown as { toU8a(bare: boolean): Uint8Array }).toU8a(true);
+    return remark.length === 32 ? (u8aToHex(remark) as Hex) : null;
+  }
+
+  /** The Qiao message (an ack) this port remarked with hash `remarkHash` in an extrinsic: its lane nonce and what it answers. */
+  function notePortMessages(extrinsicHex: Hex, remarkHash: string): void {
+    let ext;
+    try {
+      ext = api.registry.createType('Extrinsic', extrinsicHex);
+    } catch {
+      return;
+    }
+    const address = ext.signer.toU8a();
+    if (!ext.isSigned || address.length !== 33 || address[0] !== 0) return;
+    for (const r of nestedRemarks(address.slice(1), ext.method as unknown as Call)) {
+      if (r.origin !== port || blake2AsHex(r.remark, 256) !== remarkHash || r.remark.length === 32) continue;
+      try {
+        const m = decodeMessage(r.remark, 'remark');
+        if (m.srcChain !== chainId || m.srcPort.toLowerCase() !== port) continue;
+        laneNonces.set(m.dstChain, m.nonce > (laneNonces.get(m.dstChain) ?? 0n) ? m.nonce : (laneNonces.get(m.dstChain) ?? 0n));
+        const [, original] = coder.decode(ACK_PAYLOAD, m.payload);
+        acked.add((original as string).toLowerCase());
+      } catch {
+        // not a Qiao message of this port, or not an ack
+      }
+    }
+  }
+
+  async function scanBlock(n: number): Promise<void> {
+    const hash = await hashAt(e, n);
+    if (!hash) throw new RpcError(e.url, `block ${n} not found`);
+    const raw = await rpc(e.url, 'state_getStorage', () => e.provider.send<string | null>('state_getStorage', [SYSTEM_EVENTS_KEY, hash], false));
+    if (!raw) return;
+    const records = api.registry.createType('Vec<FrameSystemEventRecord>', raw) as unknown as EventRecord[];
+    let extrinsics: Hex[] | null = null;
+    const extrinsicHash = async (i: number): Promise<{ hex: Hex; hash: Hex } | null> => {
+      extrinsics ??= (await blockBytes(e, hash))?.extrinsics ?? [];
+      const hex = extrinsics[i];
+      return hex ? { hex, hash: blake2AsHex(hexToU8a(hex), 256) as Hex } : null;
+    };
+    for (const r of records) {
+      if (!r.phase.isApplyExtrinsic) continue;
+      const i = r.phase.asApplyExtrinsic.toNumber();
+      const ev = r.event;
+      const at = `${ev.section}.${ev.method}`;
+      if (at === 'system.Remarked' && u8aToHex(ev.data[0]!.toU8a()) === port) {
+        const x = await extrinsicHash(i);
+        const key = ev.data[1]!.toHex();
+        if (x) notePortMessages(x.hex, key);
+        receipts.set(key, { id: '0x' as Hex, status: 'delivered', txHash: x?.hash ?? hash, height: BigInt(n) });
+        continue;
+      }
+      let error: DispatchError | null = null;
+      if (at === 'system.ExtrinsicFailed') error = ev.data[0] as unknown as DispatchError;
+      else if (at === 'multisig.MultisigExecuted' && u8aToHex(ev.data[2]!.toU8a()) === port) {
+        const result = ev.data[4] as unknown as { isErr: boolean; asErr: DispatchError };
+        if (result.isErr) error = result.asErr;
+      }
+      if (!error) continue;
+      const x = await extrinsicHash(i);
+      const id = x ? idOfDelivery(x.hex) : null;
+      if (!id) continue;
+      const key = blake2AsHex(hexToU8a(id), 256);
+      // A delivery that went through later stands; a failure never overwrites it.
+      if (receipts.get(key)?.status !== 'delivered') receipts.set(key, { id, status: 'failed', txHash: x!.hash, height: BigInt(n), reason: errorText(error) });
+    }
+  }
+
+  /** Scans the blocks up to the head not scanned yet. */
+  async function catchUp(): Promise<void> {
+    const head = (await rpc(e.url, 'chain_getHeader', () => api.rpc.chain.getHeader())).number.toNumber();
+    if (scanned < 0) scanned = Math.max(0, head - lookback);
+    for (let n = scanned + 1; n <= head; n++) {
+      await scanBlock(n);
+      scanned = n;
+    }
+  }
+
+  function receiptFor(id: Hex): Receipt | null {
+    const r = receipts.get(blake2AsHex(hexToU8a(id), 256));
+    return r ? { ...r, id } : null;
+  }
+
+  // ---------------------------------------------------------------- dispatch
+  function check(root: Hex, item: DeliveryItem): { ok: true; message: QiaoMessage } | { ok: false; reason: string } {
+    // What a port contract would check: the chain checks none of it (the multisig's origin is all it sees).
+    let message: QiaoMessage;
+    try {
+      if (messageId(item.encoded) !== item.id.toLowerCase()) return { ok: false, reason: 'id_mismatch' };
+      message = decodeMessage(item.encoded, 'item');
+    } catch (cause) {
+      if (cause instanceof QiaoError) return { ok: false, reason: 'bad_message' };
+      throw cause;
+    }
+    let included = false;
+    try {
+      included = MessageTree.verify(root, item.id, item.proof);
+    } catch {
+      included = false;
+    }
+    if (!included) return { ok: false, reason: 'bad_proof' };
+    if (message.dstChain !== chainId) return { ok: false, reason: 'wrong_chain' };
+    if (message.dstPort.toLowerCase() !== port) return { ok: false, reason: 'wrong_port' };
+    if (!/^0x[0-9a-fA-F]{64}$/.test(message.receiver)) return { ok: false, reason: 'bad_receiver' };
+    return { ok: true, message };
+  }
+
+  /** As QiaoPort.sol: messages with a timeout are answered, except acks themselves (addressed to the port). */
+  const answered = (m: QiaoMessage) => (m.timeoutHeight !== 0n || m.timeoutUnixSeconds !== 0n) && m.receiver.toLowerCase() !== port;
+
+  /** The ack message this port sends for `id` (an ordinary Qiao message back to the source port; see relayer/stages/ack.ts). */
+  function ackMessage(m: QiaoMessage, id: Hex, outcome: number, reason: string, nonce: bigint): Hex {
+    return encodeMessage({
+      version: 1,
+      srcChain: chainId,
+      srcPort: port,
+      sender: port,
+      dstChain: m.srcChain,
+      dstPort: m.srcPort,
+      receiver: m.srcPort,
+      nonce,
+      gasLimit: ACK_GAS_LIMIT,
+      timeoutHeight: 0n,
+      timeoutUnixSeconds: 0n,
+      payload: coder.encode(ACK_PAYLOAD, [outcome, id, new TextEncoder().encode(reason)]) as Hex,
+    });
+  }
+
+  const nextNonce = (dstChain: string) => (laneNonces.get(dstChain) ?? 0n) + 1n;
+
+  /** The batch one delivery dispatches; an ack to this port has no receiver contract: its remark is the record. */
+  function deliveryCall(id: Hex, m: QiaoMessage, ack: Hex | null): SubmittableExtrinsic<'promise'> {
+    const refTime = m.gasLimit * REF_TIME_PER_GAS > U64_MAX ? U64_MAX : m.gasLimit * REF_TIME_PER_GAS;
+    const calls = [api.tx.system!.remarkWithEvent!(id)];
+    if (m.receiver.toLowerCase() !== port) calls.push(api.tx.contracts!.call!({ Id: m.receiver }, 0, { refTime, proofSize: PROOF_SIZE }, null, m.payload));
+    if (ack) calls.push(api.tx.system!.remarkWithEvent!(ack));
+    return api.tx.utility!.batchAll!(calls);
+  }
+
+  /** Signs, submits and waits for inclusion; the result's events are the block's for this extrinsic. */
+  function submit(tx: SubmittableExtrinsic<'promise'>, signer: KeyringPair): Promise<{ result: ISubmittableResult; blockHash: Hex; txHash: Hex }> {
+    return new Promise((resolve, reject) => {
+      let unsub: (() => void) | undefined;
+      let done = false;
+      const timer = setTimeout(() => settle(() => reject(new RpcError(e.url, `extrinsic not included within ${INCLUSION_TIMEOUT_MS} ms`))), INCLUSION_TIMEOUT_MS);
+      const settle = (f: () => void) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        unsub?.();
+        f();
+      };
+      tx.signAndSend(signer, { nonce: -1 }, (r) => {
+        if (r.status.isInBlock || r.status.isFinalized) {
+          const blockHash = (r.status.isInBlock ? r.status.asInBlock : r.status.asFinalized).toHex() as Hex;
+          settle(() => resolve({ result: r, blockHash, txHash: tx.hash.toHex() as Hex }));
+        } else if (r.isError) settle(() => reject(new RpcError(e.url, `extrinsic ${r.status.type}`)));
+      })
+        .then((u) => {
+          if (done) u();
+          else unsub = u;
+        })
+        .catch((cause: unknown) => settle(() => reject(new RpcError(e.url, 'extrinsic was not accepted', { cause }))));
+    });
+  }
+
+  async function heightOf(blockHash: Hex): Promise<bigint> {
+    const h = await rpc(e.url, 'chain_getHeader', () => api.rpc.chain.getHeader(blockHash));
+    return BigInt(h.number.toNumber());
+  }
+
+  /** Runs a call as the attestors' account: the last extrinsic, and the call's own dispatch error. */
+  async function runAsPort(p: Plan, inner: SubmittableExtrinsic<'promise'>, id: Hex): Promise<{ blockHash: Hex; txHash: Hex; error: DispatchError | null }> {
+    const others = (s: Signer) => p.members.filter((a) => u8aToHex(a) !== u8aToHex(s.account)).map((a) => u8aToHex(a));
+    if (p.members.length === 1) {
+      const last = await submit(inner, p.signers[0]!.pair);
+      return { blockHash: last.blockHash, txHash: last.txHash, error: last.result.dispatchError ?? null };
+    }
+    if (p.threshold === 1) {
+      const s = p.signers[0]!;
+      const last = await submit(api.tx.multisig!.asMultiThreshold1!(others(s), inner), s.pair);
+      return { blockHash: last.blockHash, txHash: last.txHash, error: last.result.dispatchError ?? null };
+    }
+    const maxWeight = { refTime: U64_MAX / 4n, proofSize: PROOF_SIZE * 4n };
+    // An operation opened earlier (a crash or timeout between approvals) is resumed at its timepoint, not opened again.
+    const callHash = blake2AsHex(inner.method.toU8a(), 256);
+    const open = (await rpc(e.url, 'Multisig::Multisigs', () => api.query.multisig!.multisigs!(port, callHash))) as unknown as OpenMultisig;
+    let timepoint: { height: number | bigint; index: number };
+    let approvers: Signer[];
+    let last: Awaited<ReturnType<typeof submit>> | null = null;
+    if (open.isSome) {
+      const m = open.unwrap();
+      timepoint = { height: m.when.height.toNumber(), index: m.when.index.toNumber() };
+      const approved = new Set(m.approvals.map((a) => u8aToHex(a.toU8a())));
+      approvers = p.signers.filter((s) => !approved.has(u8aToHex(s.account))).slice(0, Math.max(1, p.threshold - approved.size));
+    } else {
+      const first = p.signers[0]!;
+      last = await submit(api.tx.multisig!.asMulti!(p.threshold, others(first), null, inner, maxWeight), first.pair);
+      if (last.result.dispatchError) throw new QiaoError('multisig_failed', `opening the multisig call failed: ${errorText(last.result.dispatchError)}`, { data: { chain: chainId, id } });
+      timepoint = { height: await heightOf(last.blockHash), index: last.result.txIndex ?? 0 };
+      approvers = p.signers.slice(1, p.threshold);
+    }
+    for (const s of approvers) {
+      last = await submit(api.tx.multisig!.asMulti!(p.threshold, others(s), timepoint, inner, maxWeight), s.pair);
+      if (last.result.dispatchError) throw new QiaoError('multisig_failed', `approving the multisig call failed: ${errorText(last.result.dispatchError)}`, { data: { chain: chainId, id } });
+    }
+    if (!last) throw new QiaoError('multisig_failed', 'no approval left to execute the call', { data: { chain: chainId, id } });
+    const executed = last.result.events.find((x) => x.event.section === 'multisig' && x.event.method === 'MultisigExecuted');
+    if (!executed) throw new QiaoError('multisig_failed', 'the last approval did not execute the call', { data: { chain: chainId, id } });
+    const result = executed.event.data[4] as unknown as { isErr: boolean; asErr: DispatchError };
+    return { blockHash: last.blockHash, txHash: last.txHash, error: result.isErr ? result.asErr : null };
+  }
+
+  /** Sends the ack of a failed delivery (the reverted batch took its ack with it). */
+  async function sendFailedAck(p: Plan, id: Hex, m: QiaoMessage, reason: string): Promise<void> {
+    const nonce = nextNonce(m.srcChain);
+    const r = await runAsPort(p, api.tx.system!.remarkWithEvent!(ackMessage(m, id, RECEIPT_FAILED, reason, nonce)), id);
+    if (r.error) throw new QiaoError('ack_failed', `the error ack of ${id} failed: ${errorText(r.error)}`, { data: { chain: chainId, id } });
+    laneNonces.set(m.srcChain, nonce);
+    acked.add(id);
+  }
+
+  /** Runs one delivery through the attestors' account; the outcome the chain recorded. */
+  async function dispatch(p: Plan, id: Hex, m: QiaoMessage): Promise<DeliveryOutcome> {
+    const nonce = answered(m) ? nextNonce(m.srcChain) : null;
+    const r = await runAsPort(p, deliveryCall(id, m, nonce === null ? null : ackMessage(m, id, RECEIPT_DELIVERED, '', nonce)), id);
+    const height = await heightOf(r.blockHash);
+    const key = blake2AsHex(hexToU8a(id), 256);
+    if (r.error) {
+      const reason = errorText(r.error);
+      receipts.set(key, { id, status: 'failed', txHash: r.txHash, height, reason });
+      if (answered(m)) await sendFailedAck(p, id, m, reason);
+      return { id, status: 'failed', txHash: r.txHash, height, reason };
+    }
+    if (nonce !== null) {
+      laneNonces.set(m.srcChain, nonce);
+      acked.add(id);
+    }
+    receipts.set(key, { id, status: 'delivered', txHash: r.txHash, height });
+    return { id, status: 'delivered', txHash: r.txHash, height };
+  }
+
+  const fromReceipt = (r: Receipt): DeliveryOutcome =>
+    r.status === 'delivered'
+      ? { id: r.id, status: 'delivered', txHash: r.txHash, height: r.height }
+      : r.status === 'failed'
+        ? { id: r.id, status: 'failed', txHash: r.txHash, height: r.height, reason: r.reason ?? 'failed' }
+        : { id: r.id, status: 'rejected', reason: 'cancelled' };
+
+  return {
+    deliver: (batch: DeliveryBatch) =>
+      locked(async () => {
+        if (!plan) throw new QiaoError('not_supported', `delivery to ${chainId} needs the attestor keys (none given to the adapter)`, { data: { chain: chainId } });
+        if (plan instanceof ConfigError) throw plan;
+        await catchUp();
+        const out: DeliveryOutcome[] = [];
+        for (const item of batch.items) {
+          const c = check(batch.root, item);
+          if (!c.ok) {
+            logger.warn({ id: item.id, reason: c.reason }, 'refusing a delivery item');
+            out.push({ id: item.id, status: 'rejected', reason: c.reason });
+            continue;
+          }
+          const id = item.id.toLowerCase() as Hex;
+          const seen = receiptFor(id);
+          if (seen) {
+            // A crash between a reverted batch and its error ack: the ack goes now (never the delivery again).
+            if (seen.status === 'failed' && answered(c.message) && !acked.has(id)) await sendFailedAck(plan, id, c.message, seen.reason ?? 'failed');
+            out.push(fromReceipt(seen));
+            continue;
+          }
+          out.push(await dispatch(plan, id, c.message));
+        }
+        return out;
+      }),
+    receiptOf: (id: Hex) =>
+      locked(async () => {
+        await catchUp();
+        return receiptFor(id.toLowerCase() as Hex);
+      }),
+  };
+}
+
+interface OpenMultisig {
+  isSome: boolean;
+  unwrap(): { when: { height: { toNumber(): number }; index: { toNumber(): number } }; approvals: { toU8a(): Uint8Array }[] };
+}
+
+interface EventRecord {
+  phase: { isApplyExtrinsic: boolean; asApplyExtrinsic: { toNumber(): number } };
+  event: { section: string; method: string; data: { toU8a(): Uint8Array; toHex(): string }[] };
+}
