@@ -9,6 +9,7 @@ import { benchProofs, type BenchRow } from './proofs.bench.ts';
 import { benchRelay } from './relay.bench.ts';
 import { benchRelayCapacity } from './relay-capacity.bench.ts';
 import { benchRoutes } from './routes.bench.ts';
+import { benchSettlement } from './settlement.bench.ts';
 
 type MeasuredRow = BenchRow & { measured: string };
 
@@ -81,6 +82,10 @@ export async function runBenchmarks(argv: string[]): Promise<void> {
   if (want('routes')) {
     console.error('route engine…');
     rows.push(...(await benchRoutes()));
+  }
+  if (want('settlement')) {
+    console.error('settlement end to end…');
+    rows.push(...(await benchSettlement(Number(argv.find((a) => a.startsWith('--payments='))?.split('=')[1] ?? 20))));
   }
   if (want('relay')) {
     console.error('end to end (embedded)…');

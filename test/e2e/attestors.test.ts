@@ -90,8 +90,9 @@ describe('attestor processes with their own keys', () => {
   const recordFile = (k: HDNodeWallet) => join(t.dataDir, 'external', k.address.toLowerCase(), 'record.jsonl');
 
   async function startProcess(k: HDNodeWallet): Promise<AttestorProcess> {
-    const gov = await attestorGovernance(t.hub.governance.url, t.hub.governance.contracts.attestorSet, { expectChainId: t.hub.governance.chainId });
+    const gov = await attestorGovernance(t.hub.governance.url, t.hub.governance.contracts.attestorSet, { expectChainId: t.hub.governance.chainId, chainRegistry: t.hub.governance.contracts.chainRegistry });
     govs.push(gov);
+    const demoIds = new Set(chains.map((c) => c.chainId));
     const p = AttestorProcess.start({
       privateKey: k.privateKey as Hex,
       gov,
@@ -99,6 +100,8 @@ describe('attestor processes with their own keys', () => {
       hubUrl: api.url,
       finalityDepth: 0,
       pollMs: 200,
+      // Every external attestor re-verifies each message's source; the demo chains are local-dev by the operator's choice.
+      reverify: { allowLocalDev: (c: string) => demoIds.has(c) },
       logger: silentLogger(),
     });
     procs.push(p);
@@ -115,7 +118,7 @@ describe('attestor processes with their own keys', () => {
 
   /** `qiao attestor start` as a real process, as an attestor's operator runs it. */
   async function spawnAttestor(k: HDNodeWallet): Promise<{ child: ChildProcess; exited: Promise<number | null>; output: () => string }> {
-    const args = ['attestor', 'start', '--key-file', await keyFile(k), '--hub', api.url, '--governance-rpc', t.hub.governance.url, '--attestor-set', t.hub.governance.contracts.attestorSet, '--data-dir', join(t.dataDir, 'external', k.address.toLowerCase(), 'cli'), '--finality-depth', '0', '--poll-ms', '200'];
+    const args = ['attestor', 'start', '--key-file', await keyFile(k), '--hub', api.url, '--governance-rpc', t.hub.governance.url, '--attestor-set', t.hub.governance.contracts.attestorSet, '--data-dir', join(t.dataDir, 'external', k.address.toLowerCase(), 'cli'), '--finality-depth', '0', '--poll-ms', '200', '--chain-registry', t.hub.governance.contracts.chainRegistry, ...chains.flatMap((c) => ['--allow-local-dev', c.chainId])];
     const child = spawn(process.execPath, [`${REPO_ROOT}bin/qiao.mjs`, ...args], { cwd: REPO_ROOT, env: cleanEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';

@@ -98,7 +98,7 @@ export function registerAttestor(program: Command): void {
     .option('--poll-ms <ms>', 'how often the governance chain is read', '500')
     .option('--lookback <batches>', 'with no record yet, start this many batches back', '256')
     .option('--registries <addresses>', 'identity,issuer,credit registry addresses: also recompute and sign registry snapshots (root type 2)')
-    .option('--chain-registry <address>', 'the ChainRegistry on the governance chain: re-verify every message of a batch against its source chain before signing (strongly recommended)')
+    .requiredOption('--chain-registry <address>', 'the ChainRegistry on the governance chain, from your own operator: every message of a batch is re-verified against its source chain before signing')
     .option('--source-rpc <chain=urls>', 'this attestor\'s own RPC for a source chain, instead of the registration\'s endpoints (repeatable)', collect, [])
     .option('--allow-local-dev <chain>', 'accept local-dev header trust (the RPC\'s word) for this source chain (repeatable; development only)', collect, [])
     .option('--dev', 'accept local-dev header trust for every source chain (development only)')
