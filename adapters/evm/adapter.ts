@@ -8,6 +8,7 @@ import type {
   ChainHeads,
   CommitmentProver,
   DeliveryBatch,
+  DeliveryItem,
   DeliveryOutcome,
   MessageDeliverer,
   MessageWatcher,
@@ -169,6 +170,16 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   const reads = makeProvider(primaryUrl, numericId, { pollingMs: 250, batchMax: 64 });
   const portContract = new Contract(port, iface, reads);
 
+  let gasCap: { value: bigint; at: number } | null = null;
+  /** What one delivery transaction may use: most of the latest block's gas limit (read at most once a minute). */
+  async function blockGasCap(): Promise<bigint> {
+    if (gasCap && Date.now() - gasCap.at < 60_000) return gasCap.value;
+    const b = await rpc(primaryUrl, 'eth_getBlockByNumber(latest)', () => primary.getBlock('latest'));
+    const limit = b?.gasLimit ?? 30_000_000n;
+    gasCap = { value: (limit * 9n) / 10n, at: Date.now() };
+    return gasCap.value;
+  }
+
   async function receiptOf(id: Hex): Promise<Receipt | null> {
     const status = Number(await rpc(primaryUrl, 'receipts', () => portContract.getFunction('receipts')(id) as Promise<bigint>));
     if (status === 0) return null;
@@ -302,7 +313,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     async deliver(batch: DeliveryBatch): Promise<DeliveryOutcome[]> {
       if (!sender) throw new ConfigError('relayerKey', `no relayer key to deliver on ${chainId}`);
       const out: DeliveryOutcome[] = [];
-      const todo = [];
+      const todo: DeliveryItem[] = [];
       // A receipt on chain (delivered or failed) is the outcome: a replayed job never sends again.
       // Retrying a failed message is an explicit operator decision, not a side effect of a job retry.
       // Read side by side: one round trip per message in sequence was most of a large batch's time.
@@ -315,47 +326,64 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
         else todo.push(item);
       }
       if (todo.length === 0) return out;
-      let gas = BATCH_OVERHEAD;
+      // Split by gas, not by count: one transaction must fit in a block, and a receiver may ask for much more
+      // than the usual (settlement locks ask 1.5M each). Sub-batches go out together; the sender orders nonces.
+      const cap = await blockGasCap();
+      const groups: { items: DeliveryItem[]; gas: bigint }[] = [];
       for (const item of todo) {
         const m = decodeMessage(item.encoded);
-        gas += m.gasLimit * 64n / 63n + ITEM_OVERHEAD + (m.timeoutHeight !== 0n || m.timeoutUnixSeconds !== 0n ? ACK_ITEM_OVERHEAD : 0n);
+        const need = m.gasLimit * 64n / 63n + ITEM_OVERHEAD + (m.timeoutHeight !== 0n || m.timeoutUnixSeconds !== 0n ? ACK_ITEM_OVERHEAD : 0n);
+        const last = groups[groups.length - 1];
+        if (last && last.gas + need <= cap) {
+          last.items.push(item);
+          last.gas += need;
+        } else groups.push({ items: [item], gas: BATCH_OVERHEAD + need });
       }
-      const data = iface.encodeFunctionData('deliverBatch', [batch.setId, batch.batchNo, batch.root, batch.signatures, todo.map((i) => i.encoded), todo.map((i) => i.proof)]);
       const decode = customErrorDecoder(iface);
-      let receipt;
-      try {
-        receipt = await sender.send({ to: port, data, gasLimit: gas }, decode);
-      } catch (err) {
-        const d = revertData(err);
-        const decoded = d ? decode(d) : null;
-        if (decoded) throw new ContractRevertError(decoded.name, `deliverBatch reverted on ${chainId}: ${decoded.name}`, { cause: err, data: { args: decoded.args.map(String) } });
-        throw err;
-      }
-      const seen = new Set<string>();
-      for (const log of receipt.logs) {
-        if (log.address.toLowerCase() !== port.toLowerCase()) continue;
-        const parsed = iface.parseLog(log);
-        if (!parsed || (parsed.name !== 'MessageDelivered' && parsed.name !== 'MessageRejected')) continue;
-        const id = (parsed.args[0] as string).toLowerCase() as Hex;
-        const base = { id, txHash: receipt.hash.toLowerCase() as Hex, height: BigInt(receipt.blockNumber) };
-        if (parsed.name === 'MessageDelivered') {
-          seen.add(id);
-          out.push(parsed.args[1] ? { ...base, status: 'delivered' } : { ...base, status: 'failed', reason: decodeReason(parsed.args[2] as string) });
-        } else if (parsed.name === 'MessageRejected') {
-          seen.add(id);
-          const code = Number(parsed.args[1]);
-          if (code === 6) {
-            const r = await receiptOf(id);
-            if (r?.status === 'delivered') {
-              out.push({ id, status: 'delivered', txHash: r.txHash, height: r.height });
-              continue;
-            }
-          }
-          out.push({ id, status: 'rejected', reason: REJECT_REASONS[code] ?? `rejected_${code}` });
-        }
-      }
-      for (const item of todo) if (!seen.has(item.id)) throw new QiaoError('delivery_unaccounted', `no event for ${item.id} in ${receipt.hash}`);
+      const results = await Promise.allSettled(groups.map((g) => sendGroup(g.items, g.gas)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const r of results) if (r.status === 'fulfilled') out.push(...r.value);
       return out;
+
+      async function sendGroup(items: DeliveryItem[], gas: bigint): Promise<DeliveryOutcome[]> {
+        const data = iface.encodeFunctionData('deliverBatch', [batch.setId, batch.batchNo, batch.root, batch.signatures, items.map((i) => i.encoded), items.map((i) => i.proof)]);
+        let receipt;
+        try {
+          receipt = await sender!.send({ to: port, data, gasLimit: gas }, decode);
+        } catch (err) {
+          const d = revertData(err);
+          const decoded = d ? decode(d) : null;
+          if (decoded) throw new ContractRevertError(decoded.name, `deliverBatch reverted on ${chainId}: ${decoded.name}`, { cause: err, data: { args: decoded.args.map(String) } });
+          throw err;
+        }
+        const got: DeliveryOutcome[] = [];
+        const seen = new Set<string>();
+        for (const log of receipt.logs) {
+          if (log.address.toLowerCase() !== port.toLowerCase()) continue;
+          const parsed = iface.parseLog(log);
+          if (!parsed || (parsed.name !== 'MessageDelivered' && parsed.name !== 'MessageRejected')) continue;
+          const id = (parsed.args[0] as string).toLowerCase() as Hex;
+          const base = { id, txHash: receipt.hash.toLowerCase() as Hex, height: BigInt(receipt.blockNumber) };
+          if (parsed.name === 'MessageDelivered') {
+            seen.add(id);
+            got.push(parsed.args[1] ? { ...base, status: 'delivered' } : { ...base, status: 'failed', reason: decodeReason(parsed.args[2] as string) });
+          } else if (parsed.name === 'MessageRejected') {
+            seen.add(id);
+            const code = Number(parsed.args[1]);
+            if (code === 6) {
+              const r = await receiptOf(id);
+              if (r?.status === 'delivered') {
+                got.push({ id, status: 'delivered', txHash: r.txHash, height: r.height });
+                continue;
+              }
+            }
+            got.push({ id, status: 'rejected', reason: REJECT_REASONS[code] ?? `rejected_${code}` });
+          }
+        }
+        for (const item of items) if (!seen.has(item.id)) throw new QiaoError('delivery_unaccounted', `no event for ${item.id} in ${receipt.hash}`);
+        return got;
+      }
     },
   };
 

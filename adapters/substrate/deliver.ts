@@ -12,10 +12,10 @@ import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { MessageTree } from '../../src/domain/merkle.ts';
 import { decodeMessage, encodeMessage, messageId, type QiaoMessage } from '../../src/domain/message.ts';
-import { ConfigError, QiaoError, RpcError } from '../../src/errors.ts';
+import { ConfigError, NotReadyError, QiaoError, RpcError } from '../../src/errors.ts';
 import { SYSTEM_EVENTS_KEY } from '../../proofs/substrate/remarks.ts';
 import { nestedRemarks } from './calls.ts';
-import { attestorPortAccount, ecdsaAccountOfKey, sortAccounts } from './multisig.ts';
+import { attestorPortAccount, ecdsaAccountOfKey, multisigAccount, sortAccounts } from './multisig.ts';
 import { blockBytes, hashAt, rpc, type SubstrateEndpoint } from './rpc.ts';
 
 /**
@@ -52,6 +52,8 @@ const REF_TIME_PER_GAS = 1_000_000n;
 const PROOF_SIZE = 1_048_576n;
 const U64_MAX = (1n << 64n) - 1n;
 const INCLUSION_TIMEOUT_MS = 60_000;
+/** Blocks after which an extrinsic whose fate is unknown can no longer be included (the api signs with a 64-block mortal era). */
+const IN_FLIGHT_BLOCKS = 128;
 /** As QiaoPort.sol: receipt codes in ack payloads, and the gas limit of ack messages. */
 const RECEIPT_DELIVERED = 1;
 const RECEIPT_FAILED = 2;
@@ -72,6 +74,7 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
   const { chainId, port, endpoint: e, logger } = o;
   const api = e.api;
   const lookback = o.lookbackBlocks ?? 2400;
+  const multisigPallet = api.registry.metadata.pallets.find((p) => p.name.eq('Multisig'))?.index.toNumber() ?? -1;
   let plan: Plan | ConfigError | null = null;
   if (o.attestorKeys?.length) {
     await cryptoWaitReady();
@@ -94,6 +97,9 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
   const laneNonces = new Map<string, bigint>();
   /** original ids this port has sent an ack for */
   const acked = new Set<string>();
+  /** id -> head when its dispatch was sent and its outcome never seen (a timeout, a lost connection) */
+  const inflight = new Map<string, number>();
+  let lastHead = 0;
   let lock: Promise<unknown> = Promise.resolve();
   const locked = <T>(f: () => Promise<T>): Promise<T> => {
     const run = lock.then(f, f);
@@ -113,19 +119,42 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
     return err.toString();
   };
 
-  /** The message id a failed dispatch of this port carried, if the extrinsic is one of ours. */
-  function idOfDelivery(extrinsicHex: Hex): Hex | null {
+  /**
+   * The message id a failed dispatch carried, if the call that failed ran as
+   * this port: the signer itself, or the multisig of the signer and the listed
+   * signatories (derived as the pallet does, so nobody else's failing call can
+   * claim one of our ids). `asMulti` fails a call only through MultisigExecuted
+   * (a failed approval ran nothing); a Multisig pallet error is the wrapper's,
+   * not the call's.
+   */
+  function idOfFailedDelivery(extrinsicHex: Hex, via: 'executed' | 'extrinsic', error: DispatchError): Hex | null {
     let ext;
     try {
       ext = api.registry.createType('Extrinsic', extrinsicHex);
     } catch {
       return null;
     }
+    const address = ext.signer.toU8a();
+    if (!ext.isSigned || address.length !== 33 || address[0] !== 0) return null;
+    const signer = address.slice(1);
     let call = ext.method as unknown as Call;
-    const name = `${call.section}.${call.method}`;
-    if (name === 'multisig.asMulti') call = call.args[3] as unknown as Call;
-    else if (name === 'multisig.asMultiThreshold1') call = call.args[1] as unknown as Call;
-    else if (!ext.isSigned || u8aToHex(ext.signer.toU8a().slice(1)) !== port) return null;
+    let origin: Uint8Array = signer;
+    const args = call.args as unknown as { toU8a(): Uint8Array; toNumber(): number }[];
+    const othersOf = (a: unknown) => (a as { toU8a(): Uint8Array }[]).map((x) => x.toU8a());
+    try {
+      if (`${call.section}.${call.method}` === 'multisig.asMulti') {
+        if (via !== 'executed') return null;
+        origin = multisigAccount([signer, ...othersOf(call.args[1])], args[0]!.toNumber());
+        call = call.args[3] as unknown as Call;
+      } else if (`${call.section}.${call.method}` === 'multisig.asMultiThreshold1') {
+        origin = multisigAccount([signer, ...othersOf(call.args[0])], 1);
+        call = call.args[1] as unknown as Call;
+      }
+    } catch {
+      return null;
+    }
+    if (u8aToHex(origin) !== port) return null;
+    if (error.isModule && error.asModule.index.toNumber() === multisigPallet) return null;
     if (`${call.section}.${call.method}` !== 'utility.batchAll') return null;
     const first = (call.args[0] as unknown as Call[])[0];
     if (!first || `${first.section}.${first.method}` !== 'system.remarkWithEvent') return null;
@@ -133,8 +162,8 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
     return remark.length === 32 ? (u8aToHex(remark) as Hex) : null;
   }
 
-  /** The Qiao message (an ack) this port remarked with hash `remarkHash` in an extrinsic: its lane nonce and what it answers. */
-  function notePortMessages(extrinsicHex: Hex, remarkHash: string): void {
+  /** The Qiao message of this port `sender` remarked with hash `remarkHash` in an extrinsic: its lane nonce, and what the port's own acks answer. */
+  function notePortMessages(extrinsicHex: Hex, sender: string, remarkHash: string): void {
     let ext;
     try {
       ext = api.registry.createType('Extrinsic', extrinsicHex);
@@ -144,11 +173,12 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
     const address = ext.signer.toU8a();
     if (!ext.isSigned || address.length !== 33 || address[0] !== 0) return;
     for (const r of nestedRemarks(address.slice(1), ext.method as unknown as Call)) {
-      if (r.origin !== port || blake2AsHex(r.remark, 256) !== remarkHash || r.remark.length === 32) continue;
+      if (r.origin !== sender || blake2AsHex(r.remark, 256) !== remarkHash || r.remark.length === 32) continue;
       try {
         const m = decodeMessage(r.remark, 'remark');
         if (m.srcChain !== chainId || m.srcPort.toLowerCase() !== port) continue;
         laneNonces.set(m.dstChain, m.nonce > (laneNonces.get(m.dstChain) ?? 0n) ? m.nonce : (laneNonces.get(m.dstChain) ?? 0n));
+        if (sender !== port) continue;
         const [, original] = coder.decode(ACK_PAYLOAD, m.payload);
         acked.add((original as string).toLowerCase());
       } catch {
@@ -174,22 +204,27 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
       const i = r.phase.asApplyExtrinsic.toNumber();
       const ev = r.event;
       const at = `${ev.section}.${ev.method}`;
-      if (at === 'system.Remarked' && u8aToHex(ev.data[0]!.toU8a()) === port) {
+      if (at === 'system.Remarked') {
+        // Any sender's message naming this port counts for the lane nonces (senders pick them: remarks have no on-chain nonce).
+        const sender = u8aToHex(ev.data[0]!.toU8a());
         const x = await extrinsicHash(i);
         const key = ev.data[1]!.toHex();
-        if (x) notePortMessages(x.hex, key);
+        if (x) notePortMessages(x.hex, sender, key);
+        if (sender !== port) continue;
         receipts.set(key, { id: '0x' as Hex, status: 'delivered', txHash: x?.hash ?? hash, height: BigInt(n) });
         continue;
       }
       let error: DispatchError | null = null;
+      let via: 'executed' | 'extrinsic' = 'extrinsic';
       if (at === 'system.ExtrinsicFailed') error = ev.data[0] as unknown as DispatchError;
       else if (at === 'multisig.MultisigExecuted' && u8aToHex(ev.data[2]!.toU8a()) === port) {
         const result = ev.data[4] as unknown as { isErr: boolean; asErr: DispatchError };
         if (result.isErr) error = result.asErr;
+        via = 'executed';
       }
       if (!error) continue;
       const x = await extrinsicHash(i);
-      const id = x ? idOfDelivery(x.hex) : null;
+      const id = x ? idOfFailedDelivery(x.hex, via, error) : null;
       if (!id) continue;
       const key = blake2AsHex(hexToU8a(id), 256);
       // A delivery that went through later stands; a failure never overwrites it.
@@ -200,6 +235,7 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
   /** Scans the blocks up to the head not scanned yet. */
   async function catchUp(): Promise<void> {
     const head = (await rpc(e.url, 'chain_getHeader', () => api.rpc.chain.getHeader())).number.toNumber();
+    lastHead = head;
     if (scanned < 0) scanned = Math.max(0, head - lookback);
     for (let n = scanned + 1; n <= head; n++) {
       await scanBlock(n);
@@ -354,7 +390,9 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
   /** Runs one delivery through the attestors' account; the outcome the chain recorded. */
   async function dispatch(p: Plan, id: Hex, m: QiaoMessage): Promise<DeliveryOutcome> {
     const nonce = answered(m) ? nextNonce(m.srcChain) : null;
+    inflight.set(id, lastHead);
     const r = await runAsPort(p, deliveryCall(id, m, nonce === null ? null : ackMessage(m, id, RECEIPT_DELIVERED, '', nonce)), id);
+    inflight.delete(id);
     const height = await heightOf(r.blockHash);
     const key = blake2AsHex(hexToU8a(id), 256);
     if (r.error) {
@@ -400,6 +438,10 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
             out.push(fromReceipt(seen));
             continue;
           }
+          // Sent before with no outcome seen: it may still be included; sending again could run it twice.
+          const sentAt = inflight.get(id);
+          if (sentAt !== undefined && lastHead <= sentAt + IN_FLIGHT_BLOCKS) throw new NotReadyError(`the delivery of ${id} to ${chainId} is in flight (sent at block ${sentAt})`, 5000);
+          inflight.delete(id);
           out.push(await dispatch(plan, id, c.message));
         }
         return out;

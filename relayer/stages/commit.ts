@@ -71,6 +71,12 @@ export async function commitJob(ctx: StageContext, job: Job<unknown>): Promise<v
     for (const b of await ctx.index.batchesWithStatus(status, 10_000)) if (BigInt(b.batchNo) >= next) unfinished.push(b);
   }
   await reconcile(ctx, unfinished);
+  // A process killed inside finish() after the messages moved to `committed` but before the attest job
+  // was added leaves a committed batch with no job; the rerun of this (stalled) job must add it, not
+  // only a later process start. Job ids dedupe, and attesting twice is harmless.
+  for (const b of await ctx.index.batchesWithStatus('committed', 10_000)) {
+    if (BigInt(b.batchNo) < next) await ctx.queues.attest.add('attest', { batchNo: b.batchNo }, { jobId: `attest:${b.batchNo}`, attempts: ctx.settings.attempts });
+  }
   const verified = await ctx.index.messagesByStatus('verified', ctx.settings.batchSize, { unbatched: true });
   if (verified.length === 0) return;
   const ids = verified.map((m) => m.id);

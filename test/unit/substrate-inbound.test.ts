@@ -22,6 +22,7 @@ import { silentLogger } from '../../src/logging.ts';
 import { multisigAccount as serverMultisigAccount } from '../servers/substrate/multisig.ts';
 import { startSubstrateTestServer, type SubstrateTestServer } from '../servers/substrate/index.ts';
 
+const sortAccountsForTest = (a: Uint8Array[]) => [...a].sort((x, y) => (u8aToHex(x) < u8aToHex(y) ? -1 : 1));
 const newKeys = (n: number) => Array.from({ length: n }, () => Wallet.createRandom().privateKey as Hex);
 
 describe('Substrate attestor accounts (ECDSA + pallet-multisig derivation)', () => {
@@ -150,6 +151,67 @@ describe('Substrate deliverer (multisig dispatch of utility.batchAll)', () => {
       expect(srv.receiver(receiver)!.received).toBe(before + 1);
     }, 60_000);
   }
+
+  it('2-of-3: resumes an operation opened earlier (a crash between approvals) instead of opening it again', async () => {
+    const keys = newKeys(3);
+    const { d, port } = await deliverer(keys, 2);
+    const m = msg(port, 'resumed');
+    // The first approval, as the deliverer would have sent it before the crash: the same batchAll.
+    const api = ep.api;
+    const inner = api.tx.utility!.batchAll!([
+      api.tx.system!.remarkWithEvent!(m.id),
+      api.tx.contracts!.call!({ Id: receiver }, 0, { refTime: 200_000n * 1_000_000n, proofSize: 1_048_576n }, null, u8aToHex(new TextEncoder().encode('resumed'))),
+    ]);
+    const pairs = keys.map((k) => new Keyring({ type: 'ecdsa' }).addFromSeed(hexToU8a(k)));
+    const members = keys.map(ecdsaAccountOfKey);
+    const first = pairs.find((p) => u8aToHex(decodeAddress(p.address)) === u8aToHex(sortAccountsForTest(members)[0]!))!;
+    const others = sortAccountsForTest(members.filter((a) => u8aToHex(a) !== u8aToHex(decodeAddress(first.address)))).map((a) => u8aToHex(a));
+    const opened = new Promise<void>((resolve, reject) => {
+      void api.tx.multisig!.asMulti!(2, others, null, inner, { refTime: (1n << 62n) - 1n, proofSize: 4_194_304n })
+        .signAndSend(first, { nonce: -1 }, (r) => {
+          if (r.dispatchError) reject(new Error(r.dispatchError.toString()));
+          // The test server can skip InBlock when a block is sealed right after submission (see the report); Finalized implies it.
+          else if (r.status.isInBlock || r.status.isFinalized) resolve();
+          else if (r.isError) reject(new Error(`opening extrinsic: ${r.status.type}`));
+        })
+        .catch(reject);
+    });
+    await opened;
+    expect((await api.query.multisig!.multisigs!(port, blake2AsHex(inner.method.toU8a(), 256))).isEmpty).toBe(false);
+    const before = srv.receiver(receiver)!.received;
+    const out = await d.deliver(batchOf([m]));
+    expect(out.map((o) => o.status)).toEqual(['delivered']);
+    expect(srv.receiver(receiver)!.received).toBe(before + 1);
+    expect(srv.receiver(receiver)!.ids.at(-1)).toBe(m.id);
+    // Executed: the operation is gone from storage.
+    expect((await api.query.multisig!.multisigs!(port, blake2AsHex(inner.method.toU8a(), 256))).isEmpty).toBe(true);
+  }, 60_000);
+
+  it('a failing batch of ANOTHER account that remarks our id is not taken as our receipt (no censorship by front-running)', async () => {
+    const keys = newKeys(1);
+    const { d, port } = await deliverer(keys, 1);
+    const m = msg(port, 'front-run me');
+    const api = ep.api;
+    const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
+    const weight = { refTime: 1_000_000_000n, proofSize: 10_000n };
+    await new Promise<void>((resolve, reject) => {
+      // Wrapped in the attacker's own 1-of-2 multisig (as_multi_threshold_1): the same shape our deliveries have.
+      const batch = api.tx.utility!.batchAll!([api.tx.system!.remarkWithEvent!(m.id), api.tx.contracts!.call!({ Id: receiver }, 0, weight, null, '0x6661696c')]);
+      void api.tx.multisig!.asMultiThreshold1!(['0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48'], batch)
+        .signAndSend(alice, { nonce: -1 }, (r) => {
+          if (r.status.isInBlock || r.status.isFinalized) {
+            if (r.dispatchError) resolve();
+            else reject(new Error('expected the batch to fail'));
+          }
+          else if (r.isError) reject(new Error(`attacker extrinsic: ${r.status.type}`));
+        })
+        .catch(reject);
+    });
+    expect(await d.receiptOf(m.id)).toBeNull();
+    const out = await d.deliver(batchOf([m]));
+    expect(out.map((o) => o.status)).toEqual(['delivered']);
+    expect(srv.receiver(receiver)!.ids.at(-1)).toBe(m.id);
+  }, 60_000);
 
   it('2-of-3 through the adapter: acks the port account sends (nested in asMulti) are observed once and pass the remarks verifier', async () => {
     const keys = newKeys(3);
