@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -106,7 +106,8 @@ export async function compileSolidity(files: string[], { cacheDir = defaultSolcC
     }
   }
   await mkdir(cacheDir, { recursive: true });
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  // Unique per call: test workers can be threads of one process, compiling the same set side by side.
+  const tmp = `${cacheFile}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(tmp, JSON.stringify(result));
   await rename(tmp, cacheFile);
   return result;

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { compileSolidity } from '../../src/governance/solc.ts';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 import { governanceArtifacts } from '../../src/governance/artifacts.ts';
 import { registryArtifacts } from '../../src/registries/artifacts.ts';
@@ -21,4 +22,6 @@ export default async function setup(): Promise<void> {
   await portArtifacts();
   await settlementArtifacts();
   await escrowArtifacts();
+  // The bench's bulk sender, used by the chaos tests of two workers.
+  await compileSolidity([resolve(process.cwd(), 'test/bench/contracts/BulkSender.sol')]);
 }
