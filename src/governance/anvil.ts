@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { QiaoError } from '../errors.ts';
+import { keepGoodCopy, repairStateFile } from './anvil-state.ts';
 
 /** anvil's well-known first dev account: used only to fund the hub's own keys, never to sign anything that matters. */
 export const ANVIL_DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
@@ -61,6 +62,13 @@ export async function startAnvil(opts: AnvilOptions): Promise<AnvilProcess> {
   if (blockTime !== undefined) argv.push('--block-time', String(blockTime));
   // anvil silently skips writing its state when the folder is missing.
   if (stateFile) mkdirSync(dirname(stateFile), { recursive: true });
+  if (stateFile) {
+    try {
+      await repairStateFile(stateFile, logger);
+    } catch (cause) {
+      throw new AnvilError(cause instanceof Error ? cause.message : String(cause), { cause });
+    }
+  }
   if (stateFile) argv.push('--state', stateFile, '--state-interval', String(stateInterval), '--preserve-historical-states');
   argv.push(...args);
   const child: ChildProcess = spawn(anvilBinary(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -101,7 +109,11 @@ export async function startAnvil(opts: AnvilOptions): Promise<AnvilProcess> {
   child.stderr!.resume();
   const url = `http://${host}:${port}`;
   logger?.debug({ url, chainId: String(chainId), pid: child.pid }, 'anvil started');
-  void exited.then((r) => logger?.debug({ url, ...r }, 'anvil exited'));
+  const stopCopies = stateFile ? keepGoodCopy(stateFile) : () => undefined;
+  void exited.then((r) => {
+    stopCopies();
+    logger?.debug({ url, ...r }, 'anvil exited');
+  });
   return {
     url,
     port,
