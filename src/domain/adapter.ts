@@ -176,6 +176,8 @@ export interface AdapterContext {
   relayerKey?: Hex;
   /** Hex secp256k1 keys of the attestors the hub holds (embedded hub): families without a port contract sign deliveries with them (Substrate multisig). Never logged. */
   attestorKeys?: Hex[];
+  /** A folder where adapters keep durable per-chain state (the Cosmos solo machine's signature records and journal). */
+  dataDir?: string;
 }
 
 export type AdapterFactory = (registration: ChainRegistration, ctx: AdapterContext) => Promise<ChainAdapter>;

@@ -19,6 +19,10 @@ export type FinalityRule =
   | { kind: 'grandpa' }
   | { kind: 'fabric-validated'; organisations: number };
 
+/** What the council can do to a registered chain (ChainRegistry.setStatus). */
+export const CHAIN_ACTIONS = ['approve', 'suspend', 'freeze', 'retire'] as const;
+export type ChainAction = (typeof CHAIN_ACTIONS)[number];
+
 export const CHAIN_STATUSES = ['pending', 'approved', 'suspended', 'frozen', 'retired'] as const;
 export type ChainStatus = (typeof CHAIN_STATUSES)[number];
 

@@ -1,6 +1,6 @@
 import { Contract, Interface, type JsonRpcProvider, type TransactionReceipt } from 'ethers';
 import type { ChainRegistration, ChainStatus, FinalityRule } from '../domain/chain.ts';
-import { CHAIN_FAMILIES, LIGHT_CLIENT_TYPES } from '../domain/chain.ts';
+import { CHAIN_ACTIONS, CHAIN_FAMILIES, LIGHT_CLIENT_TYPES, type ChainAction } from '../domain/chain.ts';
 import { parseChainId } from '../domain/caip.ts';
 import { asHex, type Hex } from '../domain/hex.ts';
 import { ValidationError } from '../errors.ts';
@@ -15,8 +15,7 @@ export interface GovernanceAddresses {
   messageLog: string;
 }
 
-export const CHAIN_ACTIONS = ['approve', 'suspend', 'freeze', 'retire'] as const;
-export type ChainAction = (typeof CHAIN_ACTIONS)[number];
+export { CHAIN_ACTIONS, type ChainAction } from '../domain/chain.ts';
 
 const STATUS: ChainStatus[] = ['pending', 'pending', 'approved', 'suspended', 'frozen', 'retired'];
 

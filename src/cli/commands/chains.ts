@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { listChains } from '../../api/client.ts';
 import { parseChainId } from '../../domain/caip.ts';
-import { CHAIN_FAMILIES, LIGHT_CLIENT_TYPES, type ChainFamily, type LightClientType } from '../../domain/chain.ts';
+import { CHAIN_ACTIONS, CHAIN_FAMILIES, LIGHT_CLIENT_TYPES, type ChainFamily, type LightClientType } from '../../domain/chain.ts';
 import { asHex } from '../../domain/hex.ts';
 import { ValidationError } from '../../errors.ts';
-import type { ChainAction } from '../../governance/client.ts';
 import type { GovernResult } from '../../governance/govern.ts';
 import { resolveApiUrl } from '../api-url.ts';
 import type { GovernanceConnection } from '../governance.ts';
@@ -22,15 +21,6 @@ async function trustRootOf(lightClient: LightClientType, value: string, chainId:
     throw new ValidationError('trust-root', cause instanceof Error ? cause.message : 'is not a valid BFT trust root', { cause });
   }
 }
-
-/*
- * The council actions, one subcommand each. Listed here rather than imported from
- * governance/client.ts, which loads ethers: registering commands must stay cheap.
- * The two checks below keep this list equal to ChainAction at compile time.
- */
-const CHAIN_ACTIONS = ['approve', 'suspend', 'freeze', 'retire'] as const satisfies readonly ChainAction[];
-type Unlisted = Exclude<ChainAction, (typeof CHAIN_ACTIONS)[number]>;
-export const CHAIN_ACTIONS_COMPLETE: [Unlisted] extends [never] ? true : never = true;
 
 /** The governance connection (ethers, artifacts) loads only when a command needs it. */
 async function governance(dataDir: string | undefined, rpc: string | undefined): Promise<GovernanceConnection> {
