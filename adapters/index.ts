@@ -8,17 +8,13 @@ export class UnsupportedFamilyError extends QiaoError {
   }
 }
 
-const notYet = (family: ChainFamily): AdapterFactory => async () => {
-  throw new UnsupportedFamilyError(family);
-};
-
 /**
  * Exhaustive: a family added to CHAIN_FAMILIES does not compile until it has an entry.
  * Family SDKs load lazily, only when a chain of that family is connected.
  */
 export const ADAPTER_FACTORIES: Record<ChainFamily, AdapterFactory> = {
   evm: async (reg, ctx) => (await import('./evm/adapter.ts')).createEvmAdapter(reg, ctx),
-  cosmos: notYet('cosmos'),
+  cosmos: async (reg, ctx) => (await import('./cosmos/adapter.ts')).createCosmosAdapter(reg, ctx),
   substrate: async (reg, ctx) => (await import('./substrate/adapter.ts')).createSubstrateAdapter(reg, ctx),
-  fabric: notYet('fabric'),
+  fabric: async (reg, ctx) => (await import('./fabric/adapter.ts')).createFabricAdapter(reg, ctx),
 };

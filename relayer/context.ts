@@ -7,6 +7,8 @@ import type { MessageIndex } from '../src/index/types.ts';
 import type { Attestor } from './attestor/attestor.ts';
 import type { BftLightClient } from './light/bft-client.ts';
 import type { GrandpaLightClient } from './light/grandpa-client.ts';
+import type { CometLightClient } from './light/cometbft-client.ts';
+import type { FabricLightClient } from './light/fabric-client.ts';
 import type { AckJob, AttestJob, CommitJob, DeliverJob, TimeoutJob, VerifyJob } from './jobs.ts';
 import type { JobQueue } from './queue/types.ts';
 
@@ -28,6 +30,10 @@ export interface ConnectedChain {
   light?: BftLightClient;
   /** GRANDPA light client of Substrate chains (it also holds the pinned runtime that decodes their events). */
   grandpa?: GrandpaLightClient;
+  /** CometBFT light client of Cosmos chains (`lightClient: 'tendermint'`); a proof at H is anchored on its header H+1. */
+  comet?: CometLightClient;
+  /** Fabric light client (`lightClient: 'fabric'`): the block and the context (config, chaincode policies) a proof is verified in. */
+  fabric?: FabricLightClient;
 }
 
 export interface RelayerQueues {

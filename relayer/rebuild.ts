@@ -18,6 +18,8 @@ import { silentLogger } from '../src/logging.ts';
 import type { ConnectedChain, StageContext } from './context.ts';
 import { BftLightClient } from './light/bft-client.ts';
 import { decodeBftTrustRoot } from './light/bft-trust.ts';
+import { cometLightClientFor } from './light/cometbft-client.ts';
+import { fabricLightClientFor } from './light/fabric-client.ts';
 import { createMemoryBackend } from './queue/index.ts';
 import type { AttestJob, CommitJob, DeliverJob, VerifyJob } from './jobs.ts';
 import { verifyJob } from './stages/verify.ts';
@@ -374,6 +376,22 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
 async function connect(reg: ChainRegistration, deps: RebuildDeps, logger: Logger): Promise<ConnectedChain> {
   const log = logger.child({ chain: reg.chainId });
   const adapter = await deps.adapterFactories[reg.family](reg, { logger: log });
+  if (reg.lightClient === 'tendermint') {
+    try {
+      return { registration: reg, adapter, comet: cometLightClientFor(reg, adapter, { logger: log }) };
+    } catch (err) {
+      await adapter.close();
+      throw err;
+    }
+  }
+  if (reg.lightClient === 'fabric') {
+    try {
+      return { registration: reg, adapter, fabric: fabricLightClientFor(reg, adapter, { logger: log }) };
+    } catch (err) {
+      await adapter.close();
+      throw err;
+    }
+  }
   if (reg.lightClient !== 'qbft' && reg.lightClient !== 'ibft2') return { registration: reg, adapter };
   const rawHeaders = adapter.watcher.rawHeaders?.bind(adapter.watcher);
   if (!rawHeaders) {

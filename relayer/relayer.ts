@@ -11,6 +11,8 @@ import { decodeBftTrustRoot } from './light/bft-trust.ts';
 import { handleMisbehaviour, type FreezeChain } from './light/misbehaviour.ts';
 import { GrandpaLightClient } from './light/grandpa-client.ts';
 import { decodeGrandpaTrustRoot } from './light/grandpa-trust.ts';
+import { cometLightClientFor, type CometLightClient } from './light/cometbft-client.ts';
+import { fabricLightClientFor, type FabricLightClient } from './light/fabric-client.ts';
 import type { SubstrateAdapter } from '../adapters/substrate/adapter.ts';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -237,7 +239,15 @@ export class Relayer {
           if (!blocks) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve blocks for a GRANDPA light client`);
           grandpa = new GrandpaLightClient(decodeGrandpaTrustRoot(reg.trustRoot, reg.chainId), blocks, logger.child({ light: 'grandpa' }));
         }
-        this.chains.set(reg.chainId, { registration: reg, adapter, ...(light ? { light } : {}), ...(grandpa ? { grandpa } : {}) });
+        let comet: CometLightClient | undefined;
+        if (reg.lightClient === 'tendermint') {
+          comet = cometLightClientFor(reg, adapter, { logger, onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }) });
+        }
+        let fabric: FabricLightClient | undefined;
+        if (reg.lightClient === 'fabric') {
+          fabric = fabricLightClientFor(reg, adapter, { logger, onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }) });
+        }
+        this.chains.set(reg.chainId, { registration: reg, adapter, ...(light ? { light } : {}), ...(grandpa ? { grandpa } : {}), ...(comet ? { comet } : {}), ...(fabric ? { fabric } : {}) });
         this.watchers.set(reg.chainId, this.watch(this.chains.get(reg.chainId)!, logger));
         logger.info({ family: reg.family, lightClient: reg.lightClient }, 'chain connected');
         if (reg.lightClient === 'local-dev') {

@@ -5,7 +5,9 @@ import { NotReadyError, RpcError, findCause } from '../src/errors.ts';
 import type { SubstrateRuntime } from '../proofs/substrate/remarks.ts';
 import type { ConnectedChain } from './context.ts';
 import { RUNTIME_NOT_APPROVED } from './light/grandpa-client.ts';
-import { verifySourceProof, type TrustedAnchor } from './verify-source.ts';
+import { COMET_NOT_FINAL } from './light/cometbft-client.ts';
+import { FABRIC_NOT_FINAL } from './light/fabric-client.ts';
+import { verifySourceProof, type FabricVerifyContext, type TrustedAnchor } from './verify-source.ts';
 
 export interface EndpointFailure {
   endpoint: number;
@@ -44,6 +46,7 @@ export async function checkSourceCommitments(
   const h = height.toString();
   let anchor: TrustedAnchor | null = null;
   let runtime: SubstrateRuntime | undefined;
+  let fabric: FabricVerifyContext | undefined;
   if (chain.grandpa) {
     const t = await chain.grandpa.trustedAt(height);
     if (!t.ok && (t.reason === 'not_final' || t.reason === RUNTIME_NOT_APPROVED)) {
@@ -61,6 +64,49 @@ export async function checkSourceCommitments(
       logger.error({ err, chain: chainId }, 'Substrate lane waits: the chain\'s metadata does not match the pinned runtime');
       return { ok: false, kind: 'wait', error: new NotReadyError('the chain\'s metadata does not match the pinned runtime', 5000, { cause: err }) };
     }
+  } else if (chain.comet) {
+    // CometBFT commits the state after block H in the app hash of header H+1: that header anchors a proof at H.
+    let t;
+    try {
+      t = await chain.comet.trustedAt(height + 1n);
+    } catch (err) {
+      if (findCause(err, RpcError)) return { ok: false, kind: 'wait', error: err };
+      throw err;
+    }
+    if (!t.ok && t.reason === COMET_NOT_FINAL) {
+      logger.debug({ chain: chainId, height: h, detail: t.detail }, 'Cosmos lane waits: the header after this height is not verified yet');
+      return { ok: false, kind: 'wait', error: new NotReadyError(`${t.reason}: ${t.detail}`, 1000) };
+    }
+    if (!t.ok && t.reason === 'trust_expired') {
+      // The messages are not at fault: they wait for governance to re-anchor the chain, then verify.
+      logger.error({ chain: chainId, height: h, detail: t.detail }, 'Cosmos lane waits: the light client\'s trusting period expired; governance must re-anchor the chain');
+      return { ok: false, kind: 'wait', error: new NotReadyError(`${t.reason}: ${t.detail}`, 30_000) };
+    }
+    if (!t.ok) return headerRefused(chain, t.reason, t.detail);
+    anchor = { kind: 'app-hash', height: t.height, hash: t.hash, appHash: t.appHash };
+  } else if (chain.registration.lightClient === 'tendermint') {
+    // A caller that connected the chain without its light client: a wiring fault, never the messages' — they wait.
+    logger.error({ chain: chainId, height: h }, 'Cosmos lane waits: no CometBFT light client is connected for this chain');
+    return { ok: false, kind: 'wait', error: new NotReadyError('no CometBFT light client is connected for this chain', 5000) };
+  } else if (chain.fabric) {
+    let t;
+    try {
+      t = await chain.fabric.trustedAt(height);
+    } catch (err) {
+      if (findCause(err, RpcError)) return { ok: false, kind: 'wait', error: err };
+      throw err;
+    }
+    if (!t.ok && t.reason === FABRIC_NOT_FINAL) {
+      logger.debug({ chain: chainId, height: h, detail: t.detail }, 'Fabric lane waits: the ledger does not hold this block yet');
+      return { ok: false, kind: 'wait', error: new NotReadyError(`${t.reason}: ${t.detail}`, 1000) };
+    }
+    if (!t.ok) return headerRefused(chain, t.reason, t.detail);
+    anchor = { kind: 'fabric-block', height: t.height, hash: t.hash };
+    fabric = { context: t.context, k: chain.fabric.organisations };
+  } else if (chain.registration.lightClient === 'fabric') {
+    // As for CometBFT: a wiring fault, never the messages'.
+    logger.error({ chain: chainId, height: h }, 'Fabric lane waits: no Fabric light client is connected for this chain');
+    return { ok: false, kind: 'wait', error: new NotReadyError('no Fabric light client is connected for this chain', 5000) };
   } else if (chain.light) {
     const t = await chain.light.trustedAt(height);
     // The header chain itself failed: no endpoint's proof can be trusted at this height.
@@ -81,7 +127,7 @@ export async function checkSourceCommitments(
       transient = err;
       continue;
     }
-    const verdict = verifySourceProof(chain.registration, proof, { height, ids, anchor, ...(runtime ? { runtime } : {}) }, { allowLocalDev });
+    const verdict = verifySourceProof(chain.registration, proof, { height, ids, anchor, ...(runtime ? { runtime } : {}), ...(fabric ? { fabric } : {}) }, { allowLocalDev });
     if (verdict.ok) return { ok: true, proof, endpoint: ep, lightClient: verdict.lightClient, anchor, failures };
     if (verdict.reason === RUNTIME_NOT_APPROVED) {
       // The proven LastRuntimeUpgrade names another spec version: the lane waits for a re-anchor, nothing is refused.

@@ -4,6 +4,9 @@ import type { Hex } from '../src/domain/hex.ts';
 import { commitmentSlot, verifyEvmCommitments, verifyEvmStateCommitments } from '../proofs/evm/commitments.ts';
 import { COMMITMENTS_SLOT } from '../adapters/evm/artifacts.ts';
 import { verifySubstrateRemarks } from './verify-substrate.ts';
+import { verifyCosmosPackets } from './verify-cosmos.ts';
+import { verifyFabricTxs } from './verify-fabric.ts';
+import type { BlockContext } from '../proofs/fabric/index.ts';
 import type { SubstrateRuntime } from '../proofs/substrate/remarks.ts';
 
 export type SourceVerdict = { ok: true; lightClient: string } | { ok: false; reason: string; detail: string };
@@ -13,7 +16,18 @@ export type TrustedAnchor =
   /** local-dev: the primary RPC's block hash (the header is checked against it). */
   | { kind: 'block-hash'; hash: Hex }
   /** A header light client (QBFT/IBFT 2.0) that verified the block and its state root. */
-  | { kind: 'state-root'; hash: Hex; stateRoot: Hex };
+  | { kind: 'state-root'; hash: Hex; stateRoot: Hex }
+  /** CometBFT: header `height` (H+1 for a proof at H) verified by the light client; its app hash commits the state after block H. */
+  | { kind: 'app-hash'; height: bigint; hash: Hex; appHash: Hex }
+  /** Fabric: block `height` verified from the trust root by the light client (the BlockContext it was verified in is passed beside, never stored). */
+  | { kind: 'fabric-block'; height: bigint; hash: Hex };
+
+/** What the Fabric light client hands the verifier with a `fabric-block` anchor: the context in force for the block, and k. */
+export interface FabricVerifyContext {
+  context: BlockContext;
+  /** Organisations whose peers must sign that a transaction is valid. */
+  k: number;
+}
 
 /**
  * The relayer's verify step, dispatched by family and light-client type: the
@@ -23,8 +37,11 @@ export type TrustedAnchor =
 export function verifySourceProof(
   reg: ChainRegistration,
   proof: SourceProof,
-  /** `runtime`: a Substrate chain's pinned runtime (its light client loads it), which decodes the block's events. */
-  expect: { height: bigint; ids: readonly Hex[]; anchor: TrustedAnchor | null; runtime?: SubstrateRuntime },
+  /**
+   * `runtime`: a Substrate chain's pinned runtime (its light client loads it), which decodes the block's events.
+   * `fabric`: a Fabric chain's block context from its light client.
+   */
+  expect: { height: bigint; ids: readonly Hex[]; anchor: TrustedAnchor | null; runtime?: SubstrateRuntime; fabric?: FabricVerifyContext },
   { allowLocalDev }: { allowLocalDev: boolean },
 ): SourceVerdict {
   switch (reg.family) {
@@ -59,9 +76,18 @@ export function verifySourceProof(
       const r = verifySubstrateRemarks(proof, { chainId: reg.chainId, port: reg.port, height: expect.height, ids: expect.ids, anchor: expect.anchor, runtime: expect.runtime });
       return r.ok ? { ok: true, lightClient: reg.lightClient } : { ok: false, reason: r.reason, detail: r.detail };
     }
-    case 'cosmos':
-    case 'fabric':
-      return { ok: false, reason: 'unsupported_family', detail: `no ${reg.family} source adapter is wired yet` };
+    case 'cosmos': {
+      if (reg.lightClient !== 'tendermint') return { ok: false, reason: 'unsupported_light_client', detail: `Cosmos sources are verified by their CometBFT light client, not ${reg.lightClient}` };
+      if (expect.anchor?.kind !== 'app-hash') return { ok: false, reason: 'untrusted_header', detail: 'the CometBFT light client has not verified the header after this height' };
+      const r = verifyCosmosPackets(proof, { chainId: reg.chainId, port: reg.port, height: expect.height, ids: expect.ids, anchor: expect.anchor });
+      return r.ok ? { ok: true, lightClient: reg.lightClient } : { ok: false, reason: r.reason, detail: r.detail };
+    }
+    case 'fabric': {
+      if (reg.lightClient !== 'fabric') return { ok: false, reason: 'unsupported_light_client', detail: `Fabric sources are verified by their Fabric light client, not ${reg.lightClient}` };
+      if (expect.anchor?.kind !== 'fabric-block' || !expect.fabric) return { ok: false, reason: 'untrusted_header', detail: 'the Fabric light client has not verified this block' };
+      const r = verifyFabricTxs(proof, { chainId: reg.chainId, port: reg.port, height: expect.height, ids: expect.ids, anchor: expect.anchor, context: expect.fabric.context, k: expect.fabric.k });
+      return r.ok ? { ok: true, lightClient: reg.lightClient } : { ok: false, reason: r.reason, detail: r.detail };
+    }
   }
   return { ok: false, reason: 'unsupported_light_client', detail: `light client ${reg.lightClient}` };
 }

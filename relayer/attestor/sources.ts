@@ -11,6 +11,8 @@ import type { GovernanceClient } from '../../src/governance/client.ts';
 import type { ConnectedChain } from '../context.ts';
 import { BftLightClient } from '../light/bft-client.ts';
 import { decodeBftTrustRoot } from '../light/bft-trust.ts';
+import { cometLightClientFor } from '../light/cometbft-client.ts';
+import { fabricLightClientFor } from '../light/fabric-client.ts';
 import { GrandpaLightClient } from '../light/grandpa-client.ts';
 import { decodeGrandpaTrustRoot } from '../light/grandpa-trust.ts';
 import { checkSourceCommitments } from '../source-check.ts';
@@ -162,6 +164,10 @@ export class SourceVerifier {
         const blocks = (adapter as Partial<SubstrateAdapter>).grandpa;
         if (!blocks) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve blocks for a GRANDPA light client`);
         chain = { ...chain, grandpa: new GrandpaLightClient(decodeGrandpaTrustRoot(reg.trustRoot, reg.chainId), blocks, logger.child({ light: 'grandpa' })) };
+      } else if (reg.lightClient === 'tendermint') {
+        chain = { ...chain, comet: cometLightClientFor(r, adapter, { logger }) };
+      } else if (reg.lightClient === 'fabric') {
+        chain = { ...chain, fabric: fabricLightClientFor(r, adapter, { logger }) };
       }
       this.conns.set(reg.chainId, { key, chain });
       return chain;

@@ -15,6 +15,8 @@ import { registerDlq } from './commands/dlq-cmd.ts';
 import { registerAttestor } from './commands/attestor-cmd.ts';
 import { registerCorridors } from './commands/corridors-cmd.ts';
 import { registerPay } from './commands/pay-cmd.ts';
+import { registerCosmos } from './commands/cosmos-cmd.ts';
+import { registerFabric } from './commands/fabric-cmd.ts';
 
 export function buildProgram(): Command {
   const program = new Command('qiao')
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   registerAttestor(program);
   registerCorridors(program);
   registerPay(program);
+  registerCosmos(program);
+  registerFabric(program);
   return program;
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AttestationDomain } from './attestation.ts';
 import type { ChainId } from './caip.ts';
 import type { ChainFamily, ChainRegistration } from './chain.ts';
 import type { Hex } from './hex.ts';
@@ -178,6 +179,8 @@ export interface AdapterContext {
   attestorKeys?: Hex[];
   /** A folder where adapters keep durable per-chain state (the Cosmos solo machine's signature records and journal). */
   dataDir?: string;
+  /** The EIP-712 domain attestations are signed in (governance chain id + MessageLog): deliverers that sign on the attestors' behalf (Cosmos solo machine, Fabric) check a batch against it first. */
+  attestation?: AttestationDomain;
 }
 
 export type AdapterFactory = (registration: ChainRegistration, ctx: AdapterContext) => Promise<ChainAdapter>;

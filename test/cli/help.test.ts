@@ -51,6 +51,8 @@ describe('qiao --help', () => {
       'credit attest',
       'credit dispute',
       'registry prove',
+      'cosmos connect',
+      'fabric identity import',
     ]) {
       expect(names).toContain(expected);
     }

@@ -9,16 +9,25 @@ import { resolveApiUrl } from '../api-url.ts';
 import type { GovernanceConnection } from '../governance.ts';
 import { printJson, printTable } from '../output.ts';
 
-/** BFT trust roots may be given as their JSON; every trust root is checked before anything is sent. */
+/**
+ * Trust roots that are JSON (QBFT/IBFT 2.0, CometBFT) may be given as their JSON or as the hex of it;
+ * every trust root with a known codec is decoded and checked before anything is sent.
+ */
 async function trustRootOf(lightClient: LightClientType, value: string, chainId: string): Promise<`0x${string}`> {
-  const bft = lightClient === 'qbft' || lightClient === 'ibft2';
-  const hex = bft && value.trim().startsWith('{') ? (`0x${Buffer.from(value, 'utf8').toString('hex')}` as `0x${string}`) : asHex(value, 'trust-root');
-  if (!bft) return hex;
-  const { decodeBftTrustRoot, encodeBftTrustRoot } = await import('../../../relayer/light/bft-trust.ts');
+  const json = lightClient === 'qbft' || lightClient === 'ibft2' || lightClient === 'tendermint';
+  const hex = json && value.trim().startsWith('{') ? (`0x${Buffer.from(value, 'utf8').toString('hex')}` as `0x${string}`) : asHex(value, 'trust-root');
   try {
-    return encodeBftTrustRoot(decodeBftTrustRoot(hex, chainId));
+    if (lightClient === 'qbft' || lightClient === 'ibft2') {
+      const { decodeBftTrustRoot, encodeBftTrustRoot } = await import('../../../relayer/light/bft-trust.ts');
+      return encodeBftTrustRoot(decodeBftTrustRoot(hex, chainId));
+    }
+    if (lightClient === 'tendermint') {
+      const { decodeCometTrustRoot } = await import('../../../relayer/light/cometbft-trust.ts');
+      decodeCometTrustRoot(hex, chainId);
+    }
+    return hex;
   } catch (cause) {
-    throw new ValidationError('trust-root', cause instanceof Error ? cause.message : 'is not a valid BFT trust root', { cause });
+    throw new ValidationError('trust-root', cause instanceof Error ? cause.message : `is not a valid ${lightClient} trust root`, { cause });
   }
 }
 
@@ -52,7 +61,7 @@ export function registerChains(program: Command): void {
     .requiredOption('--rpc <url...>', 'RPC endpoints')
     .option('--family <family>', CHAIN_FAMILIES.join('|'), 'evm')
     .option('--light-client <type>', LIGHT_CLIENT_TYPES.join('|'), 'local-dev')
-    .option('--trust-root <value>', 'light-client trust root: hex bytes, or for qbft/ibft2 the JSON {"height","hash","validators"}', '0x')
+    .option('--trust-root <value>', 'light-client trust root: hex bytes, or for qbft/ibft2/tendermint its JSON', '0x')
     .option('--finality-depth <n>', 'blocks below head that count as final', '2')
     .option('--instant-finality', 'a sealed block is final (QBFT/IBFT 2.0, CometBFT)')
     .option('--governance-rpc <url>', 'governance chain RPC (default: the running hub of --data-dir)')

@@ -1,0 +1,47 @@
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { QiaoError } from '../../../src/errors.ts';
+
+/** Another live holder (a second object in this process, or another process) has the file. */
+export class SoloFileLockedError extends QiaoError {
+  constructor(readonly file: string, readonly pid: number) {
+    super('solo_file_locked', `${file} is in use by process ${pid}`, { data: { file, pid } });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * An exclusive holder lock beside a record or journal (`<file>.lock`, holding the pid). Two objects
+ * appending to one record would each miss the other's entries — exactly the double signature the
+ * record exists to stop — so a second open fails while the first holder lives; a lock left by a
+ * dead process is taken over.
+ */
+export function acquireLock(file: string): () => void {
+  const lock = `${file}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        rmSync(lock, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(lock, 'utf8').trim());
+      if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) throw new SoloFileLockedError(file, pid);
+      rmSync(lock, { force: true });
+    }
+  }
+  throw new SoloFileLockedError(file, -1);
+}

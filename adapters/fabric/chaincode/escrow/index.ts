@@ -1,0 +1,4 @@
+import { QiaoEscrowContract } from './contract.ts';
+
+export const contracts = [QiaoEscrowContract];
+export { QiaoEscrowContract };

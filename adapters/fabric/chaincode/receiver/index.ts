@@ -1,0 +1,4 @@
+import { QiaoReceiverContract } from './contract.ts';
+
+export const contracts = [QiaoReceiverContract];
+export { QiaoReceiverContract };

@@ -1,0 +1,76 @@
+import type { SourceProof } from '../../src/domain/adapter.ts';
+import type { Hex } from '../../src/domain/hex.ts';
+import type { Logger } from 'pino';
+import type { PeerClient } from './gateway.ts';
+import { decodeBlock, messagesOfTx, rawBlock, type PortScope } from './watch.ts';
+
+/**
+ * The `fabric-tx` source proof (spec: /tmp/q/fabric-relay.md; F4's zod schema in adapters/fabric/proof.ts is the
+ * authority; this local type matches it until that file lands).
+ */
+export interface FabricTxProof extends SourceProof {
+  kind: 'fabric-tx';
+  height: string;
+  /** base64 of the common.Block bytes as the endpoint's peer served them */
+  block: string;
+  txs: {
+    txId: string;
+    messages: Hex[];
+    /** every answering peer's signed qscc GetTransactionByID answer (base64 serialized ProposalResponse) */
+    validation: { mspId: string; response: string }[];
+  }[];
+}
+
+export interface ValidationAnswer {
+  endpoint: number;
+  mspId: string;
+  response: Uint8Array;
+}
+
+/**
+ * Each peer endpoint's signed answer to qscc GetTransactionByID(txId), as it serialized it. A peer that cannot
+ * answer (down, or does not know the tx) is left out: the verifier counts organisations, and one missing
+ * answer must not stop the others from being served.
+ */
+export async function validationAnswersOf(peers: readonly PeerClient[], channel: string, txId: string, logger: Logger): Promise<ValidationAnswer[]> {
+  const answers = await Promise.all(
+    peers.map(async (p, endpoint) => {
+      try {
+        const a = await p.propose(channel, 'qscc', ['GetTransactionByID', channel, txId]);
+        const status = a.response.getResponse()?.getStatus() ?? 500;
+        if (status >= 400 || !a.response.getEndorsement()) {
+          logger.debug({ endpoint: p.endpoint.name, txId, status }, 'peer gave no validation answer');
+          return null;
+        }
+        return { endpoint, mspId: p.endpoint.mspId, response: a.bytes };
+      } catch (err) {
+        logger.warn({ endpoint: p.endpoint.name, txId, err }, 'peer unreachable for a validation answer');
+        return null;
+      }
+    }),
+  );
+  return answers.filter((a): a is ValidationAnswer => a !== null);
+}
+
+/**
+ * The proof that the port committed `ids` at block `height`: the block as `peer` serves it, the transactions
+ * carrying the ids (whatever the serving peer flagged: validity is what the k signed answers settle), and the
+ * answers. An id the block does not carry is left out, so the proof fails verification for it.
+ */
+export async function proveAt(o: { peer: PeerClient; peers: readonly PeerClient[]; scope: PortScope; logger: Logger }, height: bigint, ids: readonly Hex[]): Promise<FabricTxProof> {
+  const bytes = await rawBlock(o.peer, o.scope.channel, height);
+  const block = decodeBlock(bytes, o.scope.chaincode, o.peer.endpoint.url);
+  const wanted = new Set(ids.map((i) => i.toLowerCase()));
+  const txs: FabricTxProof['txs'] = [];
+  for (const tx of block.txs) {
+    const messages = messagesOfTx(block, tx, o.scope).filter((m) => wanted.has(m.id));
+    if (messages.length === 0) continue;
+    const answers = await validationAnswersOf(o.peers, o.scope.channel, tx.txId, o.logger);
+    txs.push({
+      txId: tx.txId,
+      messages: messages.map((m) => m.encoded),
+      validation: answers.map((a) => ({ mspId: a.mspId, response: Buffer.from(a.response).toString('base64') })),
+    });
+  }
+  return { kind: 'fabric-tx', height: height.toString(), block: Buffer.from(bytes).toString('base64'), txs };
+}

@@ -1,0 +1,201 @@
+import { join } from 'node:path';
+import { StargateClient } from '@cosmjs/stargate';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { Contract, Interface, Wallet, hexlify, randomBytes, type JsonRpcProvider } from 'ethers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { portArtifacts } from '../../adapters/evm/artifacts.ts';
+import { connectCosmosChain } from '../../adapters/cosmos/connect.ts';
+import { queryAck, queryReceipt, sendViaContract } from '../../adapters/cosmos/contract.ts';
+import { connectComet, disconnectComet, type CometEndpoint } from '../../adapters/cosmos/rpc.ts';
+import type { ChainId } from '../../src/domain/caip.ts';
+import type { Hex } from '../../src/domain/hex.ts';
+import { messageId } from '../../src/domain/message.ts';
+import { makeProvider } from '../../src/evm/provider.ts';
+import { TxSender } from '../../src/evm/signer.ts';
+import { loadOrCreateKeys, type HubKeys } from '../../src/governance/keys.ts';
+import { silentLogger } from '../../src/logging.ts';
+import { startTestHub, type TestHub } from '../helpers/hub.ts';
+import { startRpcProxy } from '../helpers/rpc-proxy.ts';
+import { until } from '../helpers/services.ts';
+import { addressBytes, secp256k1Address, startCometTestServer, type CometTestServer } from '../servers/cometbft/index.ts';
+
+const bech32Of = (key: Hex) => secp256k1Address(secp256k1.getPublicKey(Buffer.from(key.slice(2), 'hex'), true));
+const utf8 = (s: string) => hexlify(Buffer.from(s, 'utf8')) as Hex;
+
+/**
+ * A Cosmos chain (the CometBFT model: real ed25519 commits, IAVL + multistore
+ * proofs, ibc-go handlers with the 06-solomachine client, the Qiao contract)
+ * joined through `connectCosmosChain` and registered through governance with a
+ * CometBFT trust root. Everything is asserted on the chains: the EVM port's
+ * events and receipts, the Qiao contract's state and the bank balances on the
+ * Cosmos chain.
+ */
+describe('Cosmos <-> EVM over IBC, the hub as a solo machine', () => {
+  let t: TestHub;
+  let srv: CometTestServer;
+  let ep: CometEndpoint;
+  let bank: StargateClient;
+  let keys: HubKeys;
+  let C: ChainId;
+  let port: Hex;
+  let proxy: Awaited<ReturnType<typeof startRpcProxy>>;
+  let forgeProofs = false;
+  let iface: Interface;
+  let dest: { chainId: string; port: string; receiver: string; url: string; numericId: string };
+  let dp: JsonRpcProvider;
+  let evmPort: Contract;
+  const userKey = hexlify(randomBytes(32)) as Hex;
+  let user: string;
+
+  const status = async (id: Hex) => (await t.hub.index.getMessage(id))?.status;
+  const evmDelivered = async (id: Hex) => (await dp.getLogs({ address: dest.port, topics: [iface.getEvent('MessageDelivered')!.topicHash, id], fromBlock: 0n, toBlock: 'latest' })).length;
+  const evmNow = async () => BigInt((await dp.getBlock('latest'))!.timestamp);
+
+  async function fromCosmos(payload: string, o: { timeout?: bigint; funds?: { denom: string; amount: string }[] } = {}): Promise<Hex> {
+    const r = await sendViaContract({
+      rpcUrl: srv.url,
+      key: userKey,
+      contract: srv.contractAddress,
+      dstChain: dest.chainId,
+      dstPort: dest.port.toLowerCase() as Hex,
+      receiver: dest.receiver.toLowerCase() as Hex,
+      gasLimit: 200_000n,
+      timeoutUnixSeconds: o.timeout ?? 0n,
+      payload: utf8(payload),
+      ...(o.funds ? { funds: o.funds } : {}),
+    });
+    return r.id;
+  }
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    ({ keys } = await loadOrCreateKeys(join(t.dataDir, 'keys.json')));
+    user = bech32Of(userKey);
+    const coins = [{ denom: 'stake', amount: '100000000000' }, { denom: 'uatom', amount: '1000000000' }];
+    srv = await startCometTestServer({ chainId: 'qiaoe2e-1', blockTimeMs: 300, ibcVersion: 'v8', accounts: [keys.relayer, userKey].map((k) => ({ address: bech32Of(k), coins })) });
+    ep = await connectComet(srv.url);
+    bank = await StargateClient.connect(srv.url);
+    // The hub's data folder: the solo machine's records and journal are the ones its adapter keeps using.
+    const c = await connectCosmosChain({ rpcUrl: srv.url, signer: { key: keys.relayer }, attestorKeys: [keys.attestor], threshold: 1, contract: srv.contractAddress, ibcVersion: 'v8', dataDir: join(t.dataDir, 'adapters'), logger: silentLogger() });
+    C = c.chainId as ChainId;
+    port = c.port;
+    // The registered endpoint is a proxy that can serve forged ICS-23 proofs (abci_query answers with proofs).
+    proxy = await startRpcProxy(srv.url, (method, result) => {
+      if (!forgeProofs || method !== 'abci_query') return result;
+      const ops = (result as { response?: { proofOps?: { ops?: { data: string }[] } } }).response?.proofOps?.ops;
+      if (!ops?.[0]) return result;
+      const data = Buffer.from(ops[0].data, 'base64');
+      data[data.length - 5] = data[data.length - 5]! ^ 0x01;
+      ops[0].data = data.toString('base64');
+      return result;
+    });
+    const gov = t.hub.governance.client;
+    await gov.submitChain(new TxSender(keys.governor, gov.provider), {
+      chainId: C,
+      family: 'cosmos',
+      genesisHash: c.genesisHash,
+      port,
+      lightClient: 'tendermint',
+      trustRoot: c.trustRoot,
+      finality: { kind: 'instant' },
+      endpoints: [proxy.url],
+    });
+    await gov.setChainStatus(t.hub.governance.path, C, 'approve');
+    await until(async () => t.hub.relayer.connectedChains().includes(C), { timeoutMs: 30_000, what: 'Cosmos chain connected' });
+    iface = new Interface((await portArtifacts()).QiaoPort.abi as never);
+    dest = t.hub.demo!.chains[0]!;
+    dp = makeProvider(dest.url, BigInt(dest.numericId), { pollingMs: 100 });
+    evmPort = new Contract(dest.port, iface, dp);
+  }, 180_000);
+
+  afterAll(async () => {
+    dp?.destroy();
+    if (ep) disconnectComet(ep);
+    bank?.disconnect();
+    await t?.stop();
+    await proxy?.close();
+    await srv?.stop();
+  });
+
+  it('Cosmos -> EVM: delivered once after the light client and the ICS-23 proof, acknowledged back on the Cosmos chain', async () => {
+    const id = await fromCosmos('hello from cosmos', { timeout: (await evmNow()) + 3600n });
+    await until(async () => (await status(id)) === 'acknowledged', { timeoutMs: 150_000, what: 'delivered and acknowledged' });
+    const verified = (await t.hub.index.timeline(id)).find((x) => x.status === 'verified')!.proof as { lightClient: string; kind: string; anchor: { kind: string } };
+    expect(verified).toMatchObject({ lightClient: 'tendermint', kind: 'cosmos-ibc', anchor: { kind: 'app-hash' } });
+    // ON the chains: one delivery on the EVM port; the Qiao contract recorded the delivered ack (MsgAcknowledgement).
+    expect(await evmDelivered(id)).toBe(1);
+    expect(Number(await evmPort.getFunction('receipts')(id))).toBe(1);
+    expect((await queryAck(ep, srv.contractAddress, id)).outcome).toBe('delivered');
+  }, 180_000);
+
+  it('EVM -> Cosmos: received once through MsgRecvPacket with the solo machine\'s proof; a failing receiver acks an error back', async () => {
+    const wallet = Wallet.createRandom();
+    await dp.send('anvil_setBalance', [wallet.address, '0x3635C9ADC5DEA00000']);
+    const sender = new TxSender(wallet.privateKey, dp);
+    const receiver = hexlify(addressBytes(srv.receiverAddress)) as Hex;
+    const timeout = (await evmNow()) + 3600n;
+    const sendTo = async (payload: string) => {
+      const data = iface.encodeFunctionData('send', [C, port, receiver, 200_000n, 0n, timeout, new TextEncoder().encode(payload)]);
+      const r = await sender.send({ to: dest.port, data });
+      const sent = r.logs.filter((l) => l.address.toLowerCase() === dest.port.toLowerCase()).map((l) => iface.parseLog(l)!).find((e) => e.name === 'MessageSent')!;
+      return messageId((sent.args[3] as string).toLowerCase() as Hex);
+    };
+    const ok = await sendTo('hello cosmos');
+    const bad = await sendTo('fail: the receiver refuses');
+    await until(async () => (await status(ok)) === 'acknowledged', { timeoutMs: 150_000, what: 'delivered and acknowledged' });
+    await until(async () => (await status(bad)) === 'failed', { timeoutMs: 90_000, what: 'failed' });
+    // ON the Cosmos chain: the contract's receipts, and the receiver got the good payload.
+    expect(await queryReceipt(ep, srv.contractAddress, ok)).toMatchObject({ status: 'delivered' });
+    expect(await queryReceipt(ep, srv.contractAddress, bad)).toMatchObject({ status: 'failed' });
+    // ON the EVM source port: a delivered ack and an error ack, carried back as ICS-23-proven acknowledgements.
+    expect(Number(await evmPort.getFunction('acks')(ok))).toBe(1);
+    await until(async () => Number(await evmPort.getFunction('acks')(bad)) === 2, { timeoutMs: 120_000, intervalMs: 500, what: 'error ack on the source port' });
+  }, 300_000);
+
+  it('a Cosmos message past its timeout: the EVM port\'s cancel marker, then MsgTimeout on the Cosmos chain refunds the escrow', async () => {
+    const admin = new TxSender(keys.governor, dp);
+    await admin.send({ to: dest.port, data: iface.encodeFunctionData('pause', [true]) });
+    try {
+      const balance = async () => BigInt((await bank.getBalance(user, 'uatom')).amount);
+      const before = await balance();
+      const id = await fromCosmos('pay, or give it back', { timeout: (await evmNow()) + 30n, funds: [{ denom: 'uatom', amount: '2500' }] });
+      expect(await balance()).toBe(before - 2500n);
+      // The destination's clock passes the timeout while its port is paused.
+      await dp.send('evm_increaseTime', [120]);
+      await dp.send('evm_mine', []);
+      await until(async () => Number(await evmPort.getFunction('receipts')(id)) === 3, { timeoutMs: 120_000, intervalMs: 500, what: 'cancel marker on the EVM port' });
+      await until(async () => (await status(id)) === 'refunded', { timeoutMs: 150_000, what: 'refunded' });
+      // ON the Cosmos chain: the contract took MsgTimeout and paid the escrow back; never delivered on the EVM chain.
+      expect(await queryAck(ep, srv.contractAddress, id)).toMatchObject({ outcome: 'cancelled', refund: { sender: user, paid: true } });
+      expect(await balance()).toBe(before);
+      expect(await evmDelivered(id)).toBe(0);
+      const tl = (await t.hub.index.timeline(id)).map((x) => x.status);
+      expect(tl.slice(-2)).toEqual(['timed_out', 'refunded']);
+    } finally {
+      await admin.send({ to: dest.port, data: iface.encodeFunctionData('pause', [false]) });
+    }
+  }, 300_000);
+
+  it('refuses a forged ICS-23 proof and a forged commit signature; nothing of them arrives, an honest message after them does', async () => {
+    forgeProofs = true;
+    const forgedProof = await fromCosmos('forged proof');
+    await until(async () => (await status(forgedProof)) === 'quarantined', { timeoutMs: 90_000, what: 'forged proof quarantined' });
+    forgeProofs = false;
+    expect((await t.hub.index.getMessage(forgedProof))!.reason).toMatch(/^proof_invalid:/);
+
+    // Every commit signature of the next blocks is corrupted as the RPC serves it: the light client refuses the header after the message.
+    const from = srv.height() + 1;
+    for (let h = from; h < from + 40; h++) srv.corruptCommitSignature(h, 'all');
+    const forgedCommit = await fromCosmos('forged commit');
+    await until(async () => (await status(forgedCommit)) === 'quarantined', { timeoutMs: 90_000, what: 'forged commit quarantined' });
+    srv.clearFaults();
+    expect((await t.hub.index.getMessage(forgedCommit))!.reason).toMatch(/^header_invalid:/);
+
+    await until(async () => srv.height() >= from + 40, { timeoutMs: 60_000, what: 'past the corrupted blocks' });
+    const honest = await fromCosmos('after the forgeries');
+    await until(async () => (await status(honest)) === 'delivered', { timeoutMs: 120_000, what: 'honest delivered' });
+    expect(await evmDelivered(forgedProof)).toBe(0);
+    expect(await evmDelivered(forgedCommit)).toBe(0);
+    expect(await evmDelivered(honest)).toBe(1);
+  }, 360_000);
+});
