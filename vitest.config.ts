@@ -10,5 +10,7 @@ export default defineConfig({
     maxWorkers: 2,
     minWorkers: 1,
     globalSetup: ['test/helpers/global-setup.ts'],
+    // fabric-network clients the tests drive themselves log expected refusals (MVCC conflicts, endorsement errors) to the console.
+    env: { HFC_LOGGING: JSON.stringify({ error: '/dev/null' }) },
   },
 });

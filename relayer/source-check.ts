@@ -93,7 +93,8 @@ export async function checkSourceCommitments(
     try {
       t = await chain.fabric.trustedAt(height);
     } catch (err) {
-      if (findCause(err, RpcError)) return { ok: false, kind: 'wait', error: err };
+      // An endpoint down, or a chaincode definition on the way that peers of k organisations have not yet confirmed either way.
+      if (findCause(err, RpcError) || findCause(err, NotReadyError)) return { ok: false, kind: 'wait', error: err };
       throw err;
     }
     if (!t.ok && t.reason === FABRIC_NOT_FINAL) {

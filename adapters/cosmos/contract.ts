@@ -1,4 +1,4 @@
-import { DirectSecp256k1Wallet } from '@cosmjs/proto-signing';
+import { DirectSecp256k1Wallet, type EncodeObject } from '@cosmjs/proto-signing';
 import { GasPrice, SigningStargateClient, type Coin, type StdFee } from '@cosmjs/stargate';
 import { QuerySmartContractStateRequest, QuerySmartContractStateResponse } from 'cosmjs-types/cosmwasm/wasm/v1/query';
 import { MsgExecuteContract } from 'cosmjs-types/cosmwasm/wasm/v1/tx';
@@ -41,7 +41,8 @@ const TxHash = z
 const CoinSchema = z.object({ denom: z.string(), amount: z.string().regex(/^\d+$/) });
 
 export const ReceiptAnswer = z.object({
-  status: z.enum(['none', 'delivered', 'failed']),
+  /** `cancelled`: the contract's cancel marker (past the timeout, never received) */
+  status: z.enum(['none', 'delivered', 'failed', 'cancelled']),
   reason: z.string().nullish(),
   height: U64.nullish(),
   tx_hash: TxHash.nullish(),
@@ -56,7 +57,8 @@ export const AckAnswer = z.object({
 });
 export type AckAnswer = z.infer<typeof AckAnswer>;
 
-export const ConfigAnswer = z.object({ port_id: z.string(), channel_id: z.string(), chain_id: z.string() });
+/** `paused`: the contract refuses MsgRecvPacket for now (its admin paused it); absent = not paused. */
+export const ConfigAnswer = z.object({ port_id: z.string(), channel_id: z.string(), chain_id: z.string(), paused: z.boolean().nullish() });
 const LaneNonceAnswer = z.object({ next: U64 });
 
 export const queryReceipt = (e: CometEndpoint, contract: string, id: Hex) => smartQuery(e, contract, { receipt: { id: id.toLowerCase() } }, ReceiptAnswer);
@@ -64,6 +66,15 @@ export const queryAck = (e: CometEndpoint, contract: string, id: Hex) => smartQu
 export const queryConfig = (e: CometEndpoint, contract: string) => smartQuery(e, contract, { config: {} }, ConfigAnswer);
 export async function queryLaneNonce(e: CometEndpoint, contract: string, dstChain: string, height?: bigint): Promise<bigint> {
   return (await smartQuery(e, contract, { lane_nonce: { dst_chain: dstChain } }, LaneNonceAnswer, height)).next;
+}
+
+/**
+ * The contract's cancel marker request, `{"cancel": {"message": "0x.."}}` (anyone may send it; the contract judges by
+ * its own clock and receipts), as a message of `sender`'s tx.
+ */
+export function cancelExecute(sender: string, contract: string, encoded: Hex): EncodeObject {
+  const msg = { cancel: { message: encoded.toLowerCase() } };
+  return { typeUrl: MSG_EXECUTE_CONTRACT, value: MsgExecuteContract.fromPartial({ sender, contract, msg: new TextEncoder().encode(JSON.stringify(msg)), funds: [] }) };
 }
 
 /** The default fee of a tx the adapter signs: gas in `stake` (a real chain's minimum gas price may ask for more: pass `fee`). */

@@ -1,3 +1,4 @@
+import { attestedBy, checkDeliveryItem, type CheckedItem } from '../../src/domain/delivery-check.ts';
 import type { CosmosLink } from './link.ts';
 import type { EncodeObject } from '@cosmjs/proto-signing';
 import type { DeliverTxResponse, SigningStargateClient, StdFee } from '@cosmjs/stargate';
@@ -8,15 +9,14 @@ import { MsgAcknowledgement, MsgRecvPacket, MsgTimeout } from 'cosmjs-types/ibc/
 import { ClientState } from 'cosmjs-types/ibc/lightclients/solomachine/v3/solomachine';
 import { AbiCoder, computeAddress, getAddress } from 'ethers';
 import type { Logger } from 'pino';
-import type { AckState, DeliveryBatch, DeliveryItem, DeliveryOutcome, MessageDeliverer, PortClock, Receipt } from '../../src/domain/adapter.ts';
-import { recoverAttestor, ROOT_TYPE, type AttestationDomain } from '../../src/domain/attestation.ts';
+import type { AckState, CancelRequest, DeliveryBatch, DeliveryItem, DeliveryOutcome, MessageDeliverer, PortClock, PortTx, Receipt } from '../../src/domain/adapter.ts';
+import type { AttestationDomain } from '../../src/domain/attestation.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
-import { MessageTree } from '../../src/domain/merkle.ts';
-import { decodeMessage, messageId, type QiaoMessage } from '../../src/domain/message.ts';
-import { ConfigError, NotReadyError, QiaoError, RpcError } from '../../src/errors.ts';
+import type { QiaoMessage } from '../../src/domain/message.ts';
+import { ConfigError, ContractRevertError, NotReadyError, QiaoError, RpcError, UnrecoverableError } from '../../src/errors.ts';
 import { revisionNumberOf, type CosmosPortChannel } from './chain-id.ts';
-import { ContractTxError, cosmosSigner, queryAck, queryReceipt, type AckAnswer } from './contract.ts';
+import { cancelExecute, ContractTxError, cosmosSigner, queryAck, queryConfig, queryReceipt, type AckAnswer } from './contract.ts';
 import { packetAckPath, packetCommitmentPath, packetReceiptPath } from './prove.ts';
 import { MSG_ACKNOWLEDGEMENT, MSG_RECV_PACKET, MSG_TIMEOUT } from './registry.ts';
 import { rpc, storeQuery, toHex, type CometEndpoint } from './rpc.ts';
@@ -110,40 +110,12 @@ export function recvPacketOf(m: QiaoMessage, encoded: Hex, sequence: bigint, lin
 
 /** Checks an attested batch the way a port contract would, before the solo machine (the attestors' word) signs for any of it. */
 export function checkAttestation(batch: DeliveryBatch, domain: AttestationDomain, trusted: ReadonlySet<string>, threshold: number): { ok: true } | { ok: false; reason: string } {
-  const signers = new Set<string>();
-  for (const sig of batch.signatures) {
-    try {
-      const who = recoverAttestor(domain, { rootType: ROOT_TYPE.messages, setId: batch.setId, batchNo: batch.batchNo, root: batch.root }, sig);
-      if (trusted.has(who)) signers.add(who);
-    } catch {
-      // a malformed signature counts for nobody
-    }
-  }
-  return signers.size >= threshold ? { ok: true } : { ok: false, reason: `attested by ${signers.size} of the ${threshold} attestors needed` };
+  const n = attestedBy(batch, domain, trusted).size;
+  return n >= threshold ? { ok: true } : { ok: false, reason: `attested by ${n} of the ${threshold} attestors needed` };
 }
 
-type Checked = { ok: true; id: Hex; message: QiaoMessage } | { ok: false; reason: string };
-
-export function checkItem(root: Hex, item: DeliveryItem, chainId: ChainId, portBytes: Hex): Checked {
-  let message: QiaoMessage;
-  const id = item.id.toLowerCase() as Hex;
-  try {
-    if (messageId(item.encoded) !== id) return { ok: false, reason: 'id_mismatch' };
-    message = decodeMessage(item.encoded, 'item');
-  } catch (cause) {
-    if (cause instanceof QiaoError) return { ok: false, reason: 'bad_message' };
-    throw cause;
-  }
-  let included = false;
-  try {
-    included = MessageTree.verify(root, id, item.proof);
-  } catch {
-    included = false;
-  }
-  if (!included) return { ok: false, reason: 'bad_proof' };
-  if (message.dstChain !== chainId) return { ok: false, reason: 'wrong_chain' };
-  if (message.dstPort.toLowerCase() !== portBytes.toLowerCase()) return { ok: false, reason: 'wrong_port' };
-  return { ok: true, id, message };
+export function checkItem(root: Hex, item: DeliveryItem, chainId: ChainId, portBytes: Hex): CheckedItem {
+  return checkDeliveryItem(root, item, { chainId, portBytes });
 }
 
 interface Live {
@@ -165,7 +137,9 @@ interface Live {
  * machine's signature, so what a port contract checks is checked HERE before
  * anything is signed: k attestor signatures over the batch root, each item's
  * inclusion, destination chain and port. The contract checks the rest (its own
- * id records) and writes the receipt the outcome is read from.
+ * id records) and writes the receipt the outcome is read from. A message past
+ * its timeout gets the contract's cancel marker (`cancel`, no solo proof: the
+ * contract judges by its own clock and receipts).
  */
 export function createCosmosDeliverer(o: CosmosDelivererOptions): MessageDeliverer & { close(): Promise<void> } {
   const { chainId, cometChainId, scope, contract, endpoint: e, link, logger } = o;
@@ -343,6 +317,43 @@ export function createCosmosDeliverer(o: CosmosDelivererOptions): MessageDeliver
     throw new NotReadyError(`the ack ${id} of ${ack.original} left no ack state on ${chainId} (tx ${txHashOf(r)})`, 2000);
   }
 
+  /**
+   * The contract's cancel marker for one attested message past its timeout (QiaoPort.cancel's equivalent): checked as
+   * a delivery is (attestation, inclusion, destination) before the relayer key asks for it. The contract's refusals
+   * that the relayer settles on come as ContractRevertError with QiaoPort's names, read from the contract's state,
+   * never from a log text: `CannotCancel` (received or already cancelled: the receipt says which), `NotTimedOut`.
+   */
+  async function cancelOne(r: CancelRequest): Promise<PortTx> {
+    const l = await open();
+    const att = checkAttestation({ rootType: 1, setId: r.setId, batchNo: r.batchNo, root: r.root, signatures: r.signatures, items: [r.item] }, l.domain, l.trusted, l.threshold);
+    if (!att.ok) throw new UnrecoverableError(`refusing to cancel ${r.item.id} on ${chainId}: ${att.reason}`, { data: { id: r.item.id, reason: 'bad_attestation' } });
+    const c = checkItem(r.root, r.item, chainId, scope.portBytes);
+    if (!c.ok) throw new UnrecoverableError(`refusing to cancel ${r.item.id} on ${chainId}: ${c.reason}`, { data: { id: r.item.id, reason: c.reason } });
+    if (c.message.timeoutHeight === 0n && c.message.timeoutUnixSeconds === 0n) {
+      throw new UnrecoverableError(`refusing to cancel ${c.id} on ${chainId}: it has no timeout`, { data: { id: c.id, reason: 'no_timeout' } });
+    }
+    const settled = async (cause?: unknown): Promise<ContractRevertError | null> => {
+      const rec = receiptFrom(c.id, await queryReceipt(e, contract, c.id));
+      // A failed receipt may be cancelled (it was retryable only until its timeout).
+      if (!rec || rec.status === 'failed') return null;
+      return new ContractRevertError('CannotCancel', `${c.id} is already ${rec.status} on ${chainId}`, { ...(cause ? { cause } : {}), data: { id: c.id, status: rec.status } });
+    };
+    const before = await settled();
+    if (before) throw before;
+    // The cancel lands in a later block than the latest, whose clock is further on still.
+    if (!expired(c.message, await clockOf())) throw new ContractRevertError('NotTimedOut', `${c.id} is not past its timeout on ${chainId} yet`, { data: { id: c.id } });
+    let res: DeliverTxResponse;
+    try {
+      res = await submit(l, [cancelExecute(l.address, contract, r.item.encoded)]);
+    } catch (err) {
+      // Refused in simulation: received (or cancelled by someone else) between the read and now?
+      throw (await settled(err)) ?? err;
+    }
+    if (res.code !== 0) throw (await settled()) ?? new ContractTxError(txHashOf(res), res.code, res.rawLog ?? '');
+    logger.info({ id: c.id, txHash: txHashOf(res) }, 'cancel marker written');
+    return { txHash: txHashOf(res), height: BigInt(res.height) };
+  }
+
   return {
     deliver: (batch: DeliveryBatch) =>
       locked(async () => {
@@ -379,10 +390,15 @@ export function createCosmosDeliverer(o: CosmosDelivererOptions): MessageDeliver
           else if (expired(c.message, now)) results.set(c.id, { id: c.id, status: 'rejected', reason: 'timed_out' });
           else packets.push({ id: c.id, encoded: item.encoded.toLowerCase() as Hex, message: c.message });
         }
-        if (packets.length) for (const out of await deliverPackets(l, packets)) results.set(out.id, out);
+        // A paused contract refuses MsgRecvPacket: proofs signed for a tx that fails would sit in the journal, to be sent
+        // again (and fail again, past the timeout) before anything else. Hold them back unsigned; acks still go.
+        const paused = packets.length > 0 && (await queryConfig(e, contract)).paused === true;
+        if (packets.length && !paused) for (const out of await deliverPackets(l, packets)) results.set(out.id, out);
         for (const a of acks) results.set(a.id, await deliverAck(l, a.id, a.encoded, a.ack));
+        if (paused) throw new NotReadyError(`the Qiao contract on ${chainId} is paused: ${packets.length} message(s) held back`, 2000);
         return batch.items.map((it) => results.get(it.id.toLowerCase())!);
       }),
+    cancel: (r: CancelRequest) => locked(() => cancelOne(r)),
     async receiptOf(id: Hex): Promise<Receipt | null> {
       const lower = id.toLowerCase() as Hex;
       return receiptFrom(lower, await queryReceipt(e, contract, lower));

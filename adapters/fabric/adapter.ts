@@ -1,3 +1,4 @@
+import { routeFabricSdkLogs } from './sdk-logs.ts';
 import { z } from 'zod';
 import type { AdapterContext, ChainAdapter, ChainHeads, CommitmentProver, MessageWatcher, ObservedMessage, SourceProof } from '../../src/domain/adapter.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
@@ -91,7 +92,7 @@ export function checkFabricRegistration(reg: ChainRegistration): Checked {
  * blocks its light client verified (through `fabric`). Destination side: deliver.ts, as the hub's client identity.
  */
 export async function createFabricAdapter(reg: ChainRegistration, ctx: FabricAdapterContext): Promise<FabricAdapter> {
-  const { scope, endpoints } = checkFabricRegistration(reg);
+  const { scope, endpoints, organisations } = checkFabricRegistration(reg);
   const { chainId, channel } = scope;
   const f = (k: string) => `chains.${chainId}.${k}`;
   let identity = ctx.identity;
@@ -110,6 +111,7 @@ export async function createFabricAdapter(reg: ChainRegistration, ctx: FabricAda
       const g = decodeBlock(await rawBlock(p, channel, 0n), scope.chaincode, p.endpoint.url);
       if (g.hash !== genesisHash) throw new ConfigError(f('genesisHash'), `${p.endpoint.url} serves block 0 ${g.hash}, registry says ${reg.genesisHash}`);
     }
+    routeFabricSdkLogs(logger);
     gw = await connectGateway(endpoints, channel, identity);
   } catch (err) {
     peers.forEach((p) => p.close());
@@ -142,7 +144,7 @@ export async function createFabricAdapter(reg: ChainRegistration, ctx: FabricAda
   const prover: CommitmentProver = {
     endpointCount: () => peers.length,
     async proveCommitments(height: bigint, ids: readonly Hex[], endpoint = 0): Promise<SourceProof> {
-      return proveAt({ peer: peerAt(endpoint), peers, scope, logger }, height, ids);
+      return proveAt({ peer: peerAt(endpoint), peers, scope, logger, organisations }, height, ids);
     },
   };
 

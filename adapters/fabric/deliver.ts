@@ -1,13 +1,12 @@
+import { attestedBy, checkDeliveryItem, type CheckedItem } from '../../src/domain/delivery-check.ts';
 import { getAddress } from 'ethers';
 import type { Contract } from 'fabric-network';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AckState, DeliveryBatch, DeliveryItem, DeliveryOutcome, MessageDeliverer, PortAttestorState, Receipt } from '../../src/domain/adapter.ts';
-import { recoverAttestor, ROOT_TYPE, type AttestationDomain } from '../../src/domain/attestation.ts';
+import type { AttestationDomain } from '../../src/domain/attestation.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
-import { MessageTree } from '../../src/domain/merkle.ts';
-import { decodeMessage, messageId, type QiaoMessage } from '../../src/domain/message.ts';
 import { QiaoError, RpcError } from '../../src/errors.ts';
 import type { PeerClient } from './gateway.ts';
 import { decodeBlock, latestBlock, mapRange, rawBlock, txHashOf, TX_VALID, type PortScope } from './watch.ts';
@@ -31,6 +30,8 @@ export interface FabricDelivererOptions {
   logger: Logger;
   /** deliver transactions per call at most (deferred items need one each) */
   maxRounds?: number;
+  /** tries (growing pauses, ~20 s in all) for the primary peer to hold a transaction the Gateway saw committed */
+  commitWaitAttempts?: number;
 }
 
 const ReceiptJson = z.object({ status: z.enum(['delivered', 'failed', 'cancelled']), reason: z.string().default('') });
@@ -38,44 +39,15 @@ const AckJson = z.object({ outcome: z.enum(['delivered', 'failed', 'cancelled'])
 const AttestorSetJson = z.object({ setId: z.union([z.string(), z.number()]).transform((v) => BigInt(v)), threshold: z.number().int().positive(), members: z.array(z.string()) });
 const DeliverAnswer = z.array(z.object({ id: z.string(), status: z.enum(['delivered', 'failed', 'deferred', 'cancelled']) }));
 
-type Checked = { ok: true; id: Hex; message: QiaoMessage } | { ok: false; reason: string };
-
 /** What the port would refuse the whole transaction for, checked per item first: one bad item must not sink the batch. */
-export function checkItem(root: Hex, item: DeliveryItem, scope: PortScope): Checked {
-  let message: QiaoMessage;
-  const id = item.id.toLowerCase() as Hex;
-  try {
-    if (messageId(item.encoded) !== id) return { ok: false, reason: 'id_mismatch' };
-    message = decodeMessage(item.encoded, 'item');
-  } catch (cause) {
-    if (cause instanceof QiaoError) return { ok: false, reason: 'bad_message' };
-    throw cause;
-  }
-  let included = false;
-  try {
-    included = MessageTree.verify(root, id, item.proof);
-  } catch {
-    included = false;
-  }
-  if (!included) return { ok: false, reason: 'bad_proof' };
-  if (message.version !== 1) return { ok: false, reason: 'bad_message' };
-  if (message.dstChain !== scope.chainId) return { ok: false, reason: 'wrong_chain' };
-  if (message.dstPort.toLowerCase() !== scope.portBytes) return { ok: false, reason: 'wrong_port' };
-  return { ok: true, id, message };
+export function checkItem(root: Hex, item: DeliveryItem, scope: PortScope): CheckedItem | { ok: false; reason: 'bad_message' } {
+  const c = checkDeliveryItem(root, item, scope);
+  if (c.ok && c.message.version !== 1) return { ok: false, reason: 'bad_message' };
+  return c;
 }
 
 export function countAttestors(batch: DeliveryBatch, domain: AttestationDomain, members: readonly string[]): number {
-  const trusted = new Set(members.map((m) => getAddress(m)));
-  const signers = new Set<string>();
-  for (const sig of batch.signatures) {
-    try {
-      const who = recoverAttestor(domain, { rootType: ROOT_TYPE.messages, setId: batch.setId, batchNo: batch.batchNo, root: batch.root }, sig);
-      if (trusted.has(who)) signers.add(who);
-    } catch {
-      // a malformed signature counts for nobody
-    }
-  }
-  return signers.size;
+  return attestedBy(batch, domain, members).size;
 }
 
 interface TxAt {
@@ -154,7 +126,7 @@ class PortEventIndex {
  * No clock and no cancel here: Fabric has no trustworthy clock, the timeout path is the hub's (see README).
  */
 export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliverer {
-  const { chainId, scope, contract, peer, logger, maxRounds = 64 } = o;
+  const { chainId, scope, contract, peer, logger, maxRounds = 64, commitWaitAttempts = 12 } = o;
   const index = new PortEventIndex(peer, scope);
   let lock: Promise<unknown> = Promise.resolve();
   const locked = <T>(f: () => Promise<T>): Promise<T> => {
@@ -195,10 +167,19 @@ export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliver
         ? { id: r.id, status: 'failed', txHash: r.txHash, height: r.height, reason: r.reason ?? 'failed' }
         : { id: r.id, status: 'rejected', reason: 'cancelled' };
 
-  /** The block of a committed transaction (qscc GetBlockByTxID on the primary peer). */
+  /**
+   * The block of a committed transaction (qscc GetBlockByTxID on the primary peer). The Gateway waited for a peer
+   * of the hub's organisation, which need not be the primary: it may commit the block a little later.
+   */
   async function heightOf(txId: string): Promise<bigint> {
-    const b = decodeBlock(await peer.qscc(scope.channel, 'GetBlockByTxID', [scope.channel, txId]), scope.chaincode, peer.endpoint.url);
-    return b.number;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return decodeBlock(await peer.qscc(scope.channel, 'GetBlockByTxID', [scope.channel, txId]), scope.chaincode, peer.endpoint.url).number;
+      } catch (err) {
+        if (attempt >= commitWaitAttempts) throw err;
+        await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+      }
+    }
   }
 
   async function attestorSet(): Promise<z.infer<typeof AttestorSetJson>> {

@@ -1,25 +1,10 @@
-import type { SourceProof } from '../../src/domain/adapter.ts';
 import type { Hex } from '../../src/domain/hex.ts';
+import { RpcError } from '../../src/errors.ts';
 import type { Logger } from 'pino';
 import type { PeerClient } from './gateway.ts';
+import type { FabricTxProof } from './proof.ts';
 import { decodeBlock, messagesOfTx, rawBlock, type PortScope } from './watch.ts';
 
-/**
- * The `fabric-tx` source proof (spec: /tmp/q/fabric-relay.md; F4's zod schema in adapters/fabric/proof.ts is the
- * authority; this local type matches it until that file lands).
- */
-export interface FabricTxProof extends SourceProof {
-  kind: 'fabric-tx';
-  height: string;
-  /** base64 of the common.Block bytes as the endpoint's peer served them */
-  block: string;
-  txs: {
-    txId: string;
-    messages: Hex[];
-    /** every answering peer's signed qscc GetTransactionByID answer (base64 serialized ProposalResponse) */
-    validation: { mspId: string; response: string }[];
-  }[];
-}
 
 export interface ValidationAnswer {
   endpoint: number;
@@ -57,7 +42,11 @@ export async function validationAnswersOf(peers: readonly PeerClient[], channel:
  * carrying the ids (whatever the serving peer flagged: validity is what the k signed answers settle), and the
  * answers. An id the block does not carry is left out, so the proof fails verification for it.
  */
-export async function proveAt(o: { peer: PeerClient; peers: readonly PeerClient[]; scope: PortScope; logger: Logger }, height: bigint, ids: readonly Hex[]): Promise<FabricTxProof> {
+export async function proveAt(
+  o: { peer: PeerClient; peers: readonly PeerClient[]; scope: PortScope; logger: Logger; /** organisations whose answers the verifier needs */ organisations: number },
+  height: bigint,
+  ids: readonly Hex[],
+): Promise<FabricTxProof> {
   const bytes = await rawBlock(o.peer, o.scope.channel, height);
   const block = decodeBlock(bytes, o.scope.chaincode, o.peer.endpoint.url);
   const wanted = new Set(ids.map((i) => i.toLowerCase()));
@@ -66,6 +55,9 @@ export async function proveAt(o: { peer: PeerClient; peers: readonly PeerClient[
     const messages = messagesOfTx(block, tx, o.scope).filter((m) => wanted.has(m.id));
     if (messages.length === 0) continue;
     const answers = await validationAnswersOf(o.peers, o.scope.channel, tx.txId, o.logger);
+    // Peers that are down or have not committed the block yet: a wait, never a proof the verifier must refuse for good.
+    const orgs = new Set(answers.map((a) => a.mspId)).size;
+    if (orgs < o.organisations) throw new RpcError(o.peer.endpoint.url, `tx ${tx.txId}: answers from ${orgs} organisations, ${o.organisations} needed`);
     txs.push({
       txId: tx.txId,
       messages: messages.map((m) => m.encoded),

@@ -1,3 +1,4 @@
+import { checkDeliveryItem } from '../../src/domain/delivery-check.ts';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
@@ -10,8 +11,7 @@ import type { Logger } from 'pino';
 import type { DeliveryBatch, DeliveryItem, DeliveryOutcome, MessageDeliverer, Receipt } from '../../src/domain/adapter.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
-import { MessageTree } from '../../src/domain/merkle.ts';
-import { decodeMessage, encodeMessage, messageId, type QiaoMessage } from '../../src/domain/message.ts';
+import { decodeMessage, encodeMessage, type QiaoMessage } from '../../src/domain/message.ts';
 import { ConfigError, NotReadyError, QiaoError, RpcError } from '../../src/errors.ts';
 import { SYSTEM_EVENTS_KEY } from '../../proofs/substrate/remarks.ts';
 import { nestedRemarks } from './calls.ts';
@@ -251,25 +251,10 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
   // ---------------------------------------------------------------- dispatch
   function check(root: Hex, item: DeliveryItem): { ok: true; message: QiaoMessage } | { ok: false; reason: string } {
     // What a port contract would check: the chain checks none of it (the multisig's origin is all it sees).
-    let message: QiaoMessage;
-    try {
-      if (messageId(item.encoded) !== item.id.toLowerCase()) return { ok: false, reason: 'id_mismatch' };
-      message = decodeMessage(item.encoded, 'item');
-    } catch (cause) {
-      if (cause instanceof QiaoError) return { ok: false, reason: 'bad_message' };
-      throw cause;
-    }
-    let included = false;
-    try {
-      included = MessageTree.verify(root, item.id, item.proof);
-    } catch {
-      included = false;
-    }
-    if (!included) return { ok: false, reason: 'bad_proof' };
-    if (message.dstChain !== chainId) return { ok: false, reason: 'wrong_chain' };
-    if (message.dstPort.toLowerCase() !== port) return { ok: false, reason: 'wrong_port' };
-    if (!/^0x[0-9a-fA-F]{64}$/.test(message.receiver)) return { ok: false, reason: 'bad_receiver' };
-    return { ok: true, message };
+    const c = checkDeliveryItem(root, item, { chainId, portBytes: port });
+    if (!c.ok) return c;
+    if (!/^0x[0-9a-fA-F]{64}$/.test(c.message.receiver)) return { ok: false, reason: 'bad_receiver' };
+    return c;
   }
 
   /** As QiaoPort.sol: messages with a timeout are answered, except acks themselves (addressed to the port). */

@@ -2,24 +2,12 @@ import { getBytes, hexlify, toUtf8Bytes, toUtf8String } from 'ethers';
 import { z } from 'zod';
 import { MalformedInput, parseValidatorSet } from '../../proofs/tendermint/parse.ts';
 import type { ValidatorJson } from '../../proofs/tendermint/types.ts';
+import type { CosmosLink as BaseCosmosLink } from '../../adapters/cosmos/link.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { ConfigError } from '../../src/errors.ts';
 
-/**
- * What `qiao cosmos connect` established between the hub and the chain: the
- * solo-machine client the chain holds for the hub, and both ends of the
- * connection and channel. The adapter needs it to deliver; the light client
- * only carries it.
- */
-export interface CosmosLink {
-  soloClientId: string;
-  connectionId: string;
-  counterpartyConnectionId: string;
-  hubPort: string;
-  hubChannel: string;
-  /** The ibc-go major version the chain runs (the adapter's wire choices); absent means v8. */
-  ibcVersion?: 'v8' | 'v9';
-}
+/** The link `qiao cosmos connect` established (the adapter delivers through it; the light client only carries it), and the chain's ibc-go major version (absent: v8). */
+export type CosmosLink = BaseCosmosLink & { ibcVersion?: 'v8' | 'v9' };
 
 /**
  * The trust root a CometBFT chain registers: a header the consortium trusts

@@ -407,6 +407,8 @@ export function fabricLightClientFor(
   if (reg.finality.kind !== 'fabric-validated') throw new ConfigError(`${field}.finality`, `a Fabric chain's finality rule is fabric-validated, not ${reg.finality.kind}`);
   const k = reg.finality.organisations;
   if (k !== state.trust.organisations) throw new ConfigError(`${field}.trustRoot.organisations`, `the trust root says ${state.trust.organisations} organisations, the finality rule ${k}`);
+  // More than the channel has could never confirm a transaction: every message would be refused.
+  if (k > state.config.applicationOrgs.size) throw new ConfigError(`${field}.finality.organisations`, `${k} organisations required, the channel has ${state.config.applicationOrgs.size}`);
   // The genesis block is the one the registry binds the chain id to.
   if (state.trust.height === 0n && hex(blockHeaderHash(state.block)) !== reg.genesisHash.toLowerCase()) {
     throw new ConfigError(`${field}.trustRoot.configBlock`, `the genesis block hashes to ${hex(blockHeaderHash(state.block))}, the registered genesis hash is ${reg.genesisHash}`);
@@ -415,7 +417,8 @@ export function fabricLightClientFor(
   if (port !== `${state.trust.channel}/${state.trust.chaincode}`) throw new ConfigError(`${field}.port`, `is "${port}", the trust root names ${state.trust.channel}/${state.trust.chaincode}`);
   return new FabricLightClient(state, source, {
     chainId: reg.chainId,
-    endpoints: reg.endpoints,
+    // The adapter numbers peer endpoints only (the orderer serves no qscc), in registration order.
+    endpoints: reg.endpoints.filter((u) => !/[?&]role=orderer(?:&|$)/.test(u)),
     k,
     ...(logger ? { logger: logger.child({ light: 'fabric' }) } : {}),
     ...(now ? { now } : {}),

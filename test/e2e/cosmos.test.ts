@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { StargateClient } from '@cosmjs/stargate';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { Contract, Interface, Wallet, hexlify, randomBytes, type JsonRpcProvider } from 'ethers';
+import { Contract, Interface, Wallet, hexlify, parseEther, randomBytes, type JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 import { connectCosmosChain } from '../../adapters/cosmos/connect.ts';
-import { queryAck, queryReceipt, sendViaContract } from '../../adapters/cosmos/contract.ts';
+import { queryAck, queryReceipt, sendViaContract, smartQuery } from '../../adapters/cosmos/contract.ts';
 import { connectComet, disconnectComet, type CometEndpoint } from '../../adapters/cosmos/rpc.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
@@ -174,6 +175,50 @@ describe('Cosmos <-> EVM over IBC, the hub as a solo machine', () => {
     } finally {
       await admin.send({ to: dest.port, data: iface.encodeFunctionData('pause', [false]) });
     }
+  }, 300_000);
+
+  it('an EVM message to Cosmos past its timeout: the Qiao contract\'s cancel marker, its cancel ack carried back, the EVM port refunds', async () => {
+    const wallet = Wallet.createRandom();
+    await dp.send('anvil_setBalance', [wallet.address, '0x3635C9ADC5DEA00000']);
+    const sender = new TxSender(wallet.privateKey, dp);
+    const receiver = hexlify(addressBytes(srv.receiverAddress)) as Hex;
+    const value = parseEther('0.3');
+    // The receiver chain holds deliveries back (the contract refuses MsgRecvPacket): the message can only time out.
+    srv.faults.refuseRecv = true;
+    try {
+      const cosmosNow = BigInt(Math.floor((await ep.client.status()).syncInfo.latestBlockTime.getTime() / 1000));
+      const data = iface.encodeFunctionData('sendRefundable', [C, port, receiver, 200_000n, 0n, cosmosNow + 8n, new TextEncoder().encode('pay, or give it back')]);
+      const r = await sender.send({ to: dest.port, data, value });
+      const sent = r.logs.filter((l) => l.address.toLowerCase() === dest.port.toLowerCase()).map((l) => iface.parseLog(l)!).find((e) => e.name === 'MessageSent')!;
+      const id = messageId((sent.args[3] as string).toLowerCase() as Hex);
+      const afterSend = await dp.getBalance(wallet.address);
+      expect((await evmPort.getFunction('escrows')(id))[1]).toBe(value);
+
+      // ON the Cosmos chain: the contract's cancel marker, written by the hub's timeout stage past the timeout on its clock.
+      await until(async () => (await queryReceipt(ep, srv.contractAddress, id)).status === 'cancelled', { timeoutMs: 150_000, intervalMs: 500, what: 'cancel marker on the Qiao contract' });
+      // ON the EVM source port: the cancel ack arrived (outcome 3) and the escrow went back to the sender.
+      await until(async () => Number(await evmPort.getFunction('acks')(id)) === 3, { timeoutMs: 150_000, intervalMs: 500, what: 'cancel ack on the source port' });
+      expect(await dp.getBalance(wallet.address)).toBe(afterSend + value);
+      expect((await evmPort.getFunction('escrows')(id))[1]).toBe(0n);
+      const refunds = await dp.getLogs({ address: dest.port, topics: [iface.getEvent('MessageRefunded')!.topicHash, id], fromBlock: 0n, toBlock: 'latest' });
+      expect(refunds).toHaveLength(1);
+      await until(async () => (await status(id)) === 'refunded', { timeoutMs: 60_000, what: 'index shows refunded' });
+      const tl = (await t.hub.index.timeline(id)).map((x) => x.status);
+      expect(tl.slice(-2)).toEqual(['timed_out', 'refunded']);
+      expect(tl).not.toContain('delivered');
+      // Never received on the Cosmos chain: the receiver recorded nothing, and the cancelled id can no longer arrive.
+      expect(await smartQuery(ep, srv.contractAddress, { received: { id } }, z.object({ payload: z.string().optional() }))).toEqual({});
+      expect(await queryReceipt(ep, srv.contractAddress, id)).toMatchObject({ status: 'cancelled' });
+    } finally {
+      srv.faults.refuseRecv = false;
+    }
+    // Held back, not broken: nothing was signed for the refused chain, so the next message is delivered at once.
+    const next = iface.encodeFunctionData('send', [C, port, receiver, 200_000n, 0n, 0n, new TextEncoder().encode('after the pause')]);
+    const r2 = await sender.send({ to: dest.port, data: next });
+    const sent2 = r2.logs.filter((l) => l.address.toLowerCase() === dest.port.toLowerCase()).map((l) => iface.parseLog(l)!).find((e) => e.name === 'MessageSent')!;
+    const id2 = messageId((sent2.args[3] as string).toLowerCase() as Hex);
+    await until(async () => (await status(id2)) === 'delivered', { timeoutMs: 120_000, what: 'delivered after the pause' });
+    expect(await queryReceipt(ep, srv.contractAddress, id2)).toMatchObject({ status: 'delivered' });
   }, 300_000);
 
   it('refuses a forged ICS-23 proof and a forged commit signature; nothing of them arrives, an honest message after them does', async () => {

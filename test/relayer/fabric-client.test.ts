@@ -14,7 +14,7 @@ import type { ChainAdapter } from '../../src/domain/adapter.ts';
 import type { ChainRegistration } from '../../src/domain/chain.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError, NotReadyError } from '../../src/errors.ts';
 import type { MisbehaviourEvidence } from '../../src/index/types.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { until } from '../helpers/services.ts';
@@ -136,6 +136,21 @@ describe('Fabric light client', () => {
     await expect(client(badAndDown.s).trustedAt(BigInt(txHeight))).rejects.toThrow(/endpoint 1 down/);
   });
 
+  it('decides the validation flags of chaincode definitions by signed answers, not by the served filter', async () => {
+    const hide = (b: Uint8Array): Uint8Array => {
+      const x = common.Block.deserializeBinary(b);
+      setTxFilter(x, new Uint8Array(x.getData()!.getDataList_asU8().length).fill(10));
+      return x.serializeBinary();
+    };
+    // Endpoint 0 flags block 1's definitions invalid (ENDORSEMENT_POLICY_FAILURE): kv's policy is learned all the same.
+    const t = await client(source(net, [], { serve: (ep, n, b) => (ep === 0 && n === 1 ? hide(b) : b) }).s).trustedAt(BigInt(txHeight));
+    expect(t.ok && t.context.chaincodes?.has('kv')).toBe(true);
+    // Without answers from k organisations the definition is undecided: a wait, not a verdict.
+    const { s } = source(net);
+    const silent = client({ ...s, validationAnswers: async () => [] });
+    await expect(silent.trustedAt(BigInt(txHeight))).rejects.toBeInstanceOf(NotReadyError);
+  });
+
   it('follows a config block that rotates the orderer CA', async () => {
     const top = net.height() - 1;
     const oldOrderer = net.orderer.crypto.orderer!;
@@ -224,6 +239,8 @@ describe('Fabric light client', () => {
     expect(fabricLightClientFor(reg, adapter).organisations).toBe(2);
     expect(() => fabricLightClientFor({ ...reg, genesisHash: `0x${'00'.repeat(32)}` }, adapter)).toThrow(ConfigError);
     expect(() => fabricLightClientFor({ ...reg, finality: { kind: 'fabric-validated', organisations: 1 } }, adapter)).toThrow(ConfigError);
+    const three = { ...reg, trustRoot: encodeFabricTrustRoot({ ...decodeFabricTrustRoot(trustRoot, net.chainId).trust, organisations: 3 }), finality: { kind: 'fabric-validated' as const, organisations: 3 } };
+    expect(() => fabricLightClientFor(three, adapter)).toThrow(/channel has 2/);
     expect(() => fabricLightClientFor({ ...reg, port: hexOf(Buffer.from('payments/other')) }, adapter)).toThrow(ConfigError);
     expect(() => fabricLightClientFor(reg, {} as ChainAdapter)).toThrow(ConfigError);
     expect(() => decodeFabricTrustRoot(trustRoot, 'fabric:qiaonet_other')).toThrow(ConfigError);

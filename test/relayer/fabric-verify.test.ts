@@ -153,6 +153,9 @@ describe('Fabric verify path against the model network', () => {
     const later = await checkSourceCommitments(chain, BigInt(net.height() + 10), [a.id], { allowLocalDev: false, logger: silentLogger() });
     expect(later).toMatchObject({ ok: false, kind: 'wait' });
     if (!later.ok && later.kind === 'wait') expect(later.error).toBeInstanceOf(NotReadyError);
+    // Block 1's chaincode definitions not yet confirmed by peers of k organisations: the lane waits.
+    const undecided = new FabricLightClient(decodeFabricTrustRoot(reg.trustRoot, net.chainId), { ...networkSource(net), validationAnswers: async () => [] }, { k: 2 });
+    expect(await checkSourceCommitments({ ...chain, fabric: undecided }, BigInt(a.height), [a.id], { allowLocalDev: false, logger: silentLogger() })).toMatchObject({ ok: false, kind: 'wait' });
     // Connected without its light client: a wiring fault, the lane waits.
     expect(await checkSourceCommitments({ registration: reg, adapter }, BigInt(a.height), [a.id], { allowLocalDev: false, logger: silentLogger() })).toMatchObject({ ok: false, kind: 'wait' });
   });
@@ -175,6 +178,7 @@ describe('Fabric verify path against the model network', () => {
     expect(verifyFabricTxs(proof, { ...ex, anchor: { ...ex.anchor, hash: `0x${'00'.repeat(32)}` } })).toMatchObject({ ok: false, reason: 'untrusted_header' });
     expect(verifyFabricTxs({ ...proof, block: 'AAAA' }, ex)).toMatchObject({ ok: false, reason: 'proof_malformed' });
     expect(verifyFabricTxs({ kind: 'fabric-tx' }, ex)).toMatchObject({ ok: false, reason: 'proof_malformed' });
+    expect(verifyFabricTxs({ ...proof, txs: [] }, ex)).toMatchObject({ ok: false, reason: 'missing_slot' });
   });
 
   it('does not relay a tx one peer says is valid and the other organisation says is not', async () => {

@@ -23,6 +23,7 @@ import type { ChainId } from '../../../src/domain/caip.ts';
 import type { Hex } from '../../../src/domain/hex.ts';
 import { decodeMessage, encodeMessage } from '../../../src/domain/message.ts';
 import { commitAcknowledgement, commitPacket } from './ibc/commitment.ts';
+import { withContractFaults } from './contract/faults.ts';
 import { createIbcModules, type SelfConsensusState } from './ibc/index.ts';
 import { moduleAddress } from './node/address.ts';
 import { type Bank, type Coin, type KV, type Module, ModuleError, type QueryContext, type TxContext } from './node/module.ts';
@@ -208,8 +209,8 @@ function selfConsensus(h: bigint): SelfConsensusState {
   return { timestamp: { seconds: 1_700_000_000n + h, nanos: 0 }, appHash: sha256(enc.encode(`app${h}`)), nextValidatorsHash: sha256(enc.encode('vals')) };
 }
 
-function setup(version: 'v8' | 'v9', sm = SoloMachine.make(3, 2)) {
-  const chain = new TestChain(CHAIN_ID, createIbcModules({ ibcVersion: version, chainId: CHAIN_ID, contractAddress: CONTRACT, receiverAddress: RECEIVER, selfConsensusState: selfConsensus }));
+function setup(version: 'v8' | 'v9', sm = SoloMachine.make(3, 2), wrap: (m: Module[]) => Module[] = (m) => m) {
+  const chain = new TestChain(CHAIN_ID, wrap(createIbcModules({ ibcVersion: version, chainId: CHAIN_ID, contractAddress: CONTRACT, receiverAddress: RECEIVER, selfConsensusState: selfConsensus })));
   chain.bank.b.set(`${USER}/uatom`, 1000n);
   const ok = (r: TxResult) => {
     expect(r.log).toBe('');
@@ -449,6 +450,93 @@ describe('Qiao contract settlement', () => {
     const { chain: open } = setup('v9');
     expect(send(open, 'rich', 0n, [{ denom: 'uatom', amount: '5000' }]).code).not.toBe(0);
     expect(open.bank.balance(USER, 'uatom')).toBe(1000n);
+  });
+});
+
+describe('Qiao contract cancel marker', () => {
+  const ACK = ['uint8', 'bytes32', 'bytes'];
+  const cancel = (chain: TestChain, data: Uint8Array, who = USER): TxResult =>
+    chain.exec('/cosmwasm.wasm.v1.MsgExecuteContract', MsgExecuteContract.encode({ sender: who, contract: CONTRACT, msg: toUtf8Bytes(JSON.stringify({ cancel: { message: hexlify(data) } })), funds: [] }).finish(), who);
+  const nowOf = (chain: TestChain) => BigInt(Math.floor(chain.time.getTime() / 1000));
+  const later = (chain: TestChain, seconds: number) => {
+    chain.time = new Date(chain.time.getTime() + seconds * 1000);
+  };
+  const refused = (r: TxResult) => expect([r.codespace, r.code]).toEqual(['wasm', 5]);
+
+  it('cancels a message past its timeout that was never received: receipt cancelled, the cancel ack sent to the hub, a later MsgRecvPacket refused', () => {
+    const { chain, sm, ok } = setup('v9');
+    const data = hubMessage('too late', 1n, nowOf(chain) + 60n);
+    const id = keccak256(data);
+    // not past its timeout yet, by the chain's own clock
+    refused(cancel(chain, data));
+    expect(chain.smart(CONTRACT, { receipt: { id } })).toEqual({ status: 'none' });
+    later(chain, 60);
+    // anyone may ask (a stranger, not the relayer): the contract judges by its clock and receipts
+    const height = chain.height;
+    const r = ok(cancel(chain, data, addr(9)));
+    expect(chain.smart(CONTRACT, { receipt: { id } })).toEqual({ status: 'cancelled', height: height.toString(), tx_hash: `0x${'ab'.repeat(32)}` });
+    // the cancel ack: an ordinary packet of this port to the hub, its data a Qiao ack message with outcome 3
+    const p = sentPacket(r);
+    expect([p.sourcePort, p.sourceChannel, p.destinationPort, p.destinationChannel]).toEqual([PORT, 'channel-0', 'qiao', HUB_CHANNEL]);
+    const commit = QueryPacketCommitmentResponse.decode(chain.query('/ibc.core.channel.v1.Query/PacketCommitment', QueryPacketCommitmentRequest.encode({ portId: PORT, channelId: 'channel-0', sequence: p.sequence }).finish()));
+    expect(hexlify(commit.commitment)).toBe(hexlify(commitPacket(p)));
+    const ack = decodeMessage(p.data);
+    expect(ack).toMatchObject({ srcChain: `cosmos:${CHAIN_ID}`, srcPort: OWN_PORT_BYTES, sender: OWN_PORT_BYTES, dstChain: HUB_CHAIN, dstPort: HUB_PORT_BYTES, receiver: HUB_PORT_BYTES, nonce: 1n, timeoutHeight: 0n, timeoutUnixSeconds: 0n });
+    const [outcome, original, reason] = coder.decode(ACK, ack.payload);
+    expect([Number(outcome), original, reason]).toEqual([3, id, '0x']);
+    expect(chain.smart(CONTRACT, { lane_nonce: { dst_chain: HUB_CHAIN } })).toEqual({ next: '2' });
+    // once is all: a second cancel is refused
+    refused(cancel(chain, data));
+    // MsgRecvPacket of the id is refused by the contract (its IBC timeout here is far: this is the contract's own check)
+    const seq = chain.soloState().sequence;
+    refused(recv(chain, sm, hubPacket(data, 1n)));
+    sm.sequence = seq;
+    expect(chain.soloState().sequence).toBe(seq);
+    expect(chain.smart(CONTRACT, { received: { id } })).toEqual({});
+    expect(chain.smart(CONTRACT, { receipt: { id } })).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('refuses to cancel a delivered message, one for another chain or port, one without a timeout; a failed one may be cancelled', () => {
+    const { chain, sm, ok } = setup('v8');
+    const t = nowOf(chain) + 30n;
+    const delivered = hubMessage('pay', 1n, t);
+    const failed = hubMessage('fail: out of stock', 2n, t);
+    ok(recv(chain, sm, hubPacket(delivered, 1n)));
+    ok(recv(chain, sm, hubPacket(failed, 2n)));
+    expect(chain.smart(CONTRACT, { receipt: { id: keccak256(failed) } })).toMatchObject({ status: 'failed' });
+    later(chain, 120);
+    refused(cancel(chain, delivered));
+    expect(chain.smart(CONTRACT, { receipt: { id: keccak256(delivered) } })).toMatchObject({ status: 'delivered' });
+    const m = decodeMessage(hubMessage('elsewhere', 3n, t));
+    refused(cancel(chain, getBytes(encodeMessage({ ...m, dstChain: 'cosmos:other-1' as ChainId }))));
+    refused(cancel(chain, getBytes(encodeMessage({ ...m, dstPort: hexlify(enc.encode(`${PORT}/channel-9`)) as Hex }))));
+    refused(cancel(chain, hubMessage('no timeout', 4n, 0n)));
+    refused(cancel(chain, toUtf8Bytes('not a message')));
+    // a failed receipt was retryable only until the timeout: it may be cancelled (ack outcome 3)
+    const r = ok(cancel(chain, failed));
+    expect(chain.smart(CONTRACT, { receipt: { id: keccak256(failed) } })).toMatchObject({ status: 'cancelled' });
+    expect(Number(coder.decode(ACK, decodeMessage(sentPacket(r).data).payload)[0])).toBe(3);
+    // a height timeout counts too: the block height is past it
+    const byHeight = getBytes(encodeMessage({ ...m, nonce: 5n, timeoutUnixSeconds: 0n, timeoutHeight: chain.height }));
+    ok(cancel(chain, byHeight));
+    const notYet = getBytes(encodeMessage({ ...m, nonce: 6n, timeoutUnixSeconds: 0n, timeoutHeight: chain.height + 100n }));
+    refused(cancel(chain, notYet));
+  });
+
+  it('a paused contract (model fault) refuses MsgRecvPacket and says so in its config; cancel still works', () => {
+    const faults = { refuseRecv: true };
+    const { chain, sm, ok } = setup('v9', undefined, (m) => withContractFaults(m, CONTRACT, faults));
+    expect(chain.smart(CONTRACT, { config: {} })).toMatchObject({ paused: true });
+    const data = hubMessage('held back', 1n, nowOf(chain) + 10n);
+    const seq = chain.soloState().sequence;
+    refused(recv(chain, sm, hubPacket(data, 1n)));
+    expect(chain.soloState().sequence).toBe(seq);
+    later(chain, 10);
+    ok(cancel(chain, data));
+    faults.refuseRecv = false;
+    expect(chain.smart(CONTRACT, { config: {} })).toEqual({ port_id: PORT, channel_id: 'channel-0', chain_id: CHAIN_ID });
+    sm.sequence = seq;
+    refused(recv(chain, sm, hubPacket(data, 1n)));
   });
 });
 

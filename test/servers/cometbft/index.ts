@@ -1,6 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { withContractFaults, type ContractFaults } from './contract/faults.ts';
 import { bech32Address, isAddress } from './node/address.ts';
 import { Chain, type Block } from './node/chain.ts';
 import { makeBlockId, signCommit, type Header } from './node/consensus.ts';
@@ -92,6 +93,8 @@ export interface CometTestServer extends CometEndpointFaults {
   addEndpoint(): Promise<CometEndpoint>;
   /** the model itself, for assertions */
   chain: Chain;
+  /** switches of the built-in Qiao contract (default modules only), e.g. `faults.refuseRecv = true` */
+  faults: ContractFaults;
 }
 
 const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`;
@@ -167,18 +170,23 @@ export async function startCometTestServer(options: CometTestServerOptions = {})
   } = opts;
   // late-bound: the ibc module asks for this chain's own consensus states (v8 ConnOpenAck)
   const ref: { chain?: Chain } = {};
+  const faults: ContractFaults = { refuseRecv: false };
   const modules =
     opts.modules ??
-    (await import('./ibc/index.ts')).createIbcModules({
-      ibcVersion,
-      chainId,
+    withContractFaults(
+      (await import('./ibc/index.ts')).createIbcModules({
+        ibcVersion,
+        chainId,
+        contractAddress,
+        receiverAddress,
+        selfConsensusState: (h) => {
+          const b = ref.chain?.block(h);
+          return b ? { timestamp: toTime(b.time), appHash: b.header.appHash, nextValidatorsHash: b.header.nextValidatorsHash } : undefined;
+        },
+      }),
       contractAddress,
-      receiverAddress,
-      selfConsensusState: (h) => {
-        const b = ref.chain?.block(h);
-        return b ? { timestamp: toTime(b.time), appHash: b.header.appHash, nextValidatorsHash: b.header.nextValidatorsHash } : undefined;
-      },
-    });
+      faults,
+    );
   const chain = new Chain({
     chainId,
     seed,
@@ -203,6 +211,7 @@ export async function startCometTestServer(options: CometTestServerOptions = {})
     contractAddress,
     receiverAddress,
     chain,
+    faults,
     ...faultControls(rpc, chain),
     async stop() {
       if (timer) clearInterval(timer);
@@ -238,5 +247,6 @@ export async function startCometTestServer(options: CometTestServerOptions = {})
 }
 
 export type { Coin, Module } from './node/module.ts';
+export type { ContractFaults } from './contract/faults.ts';
 export { ModuleError } from './node/module.ts';
 export { moduleAddress, secp256k1Address, addressBytes, bech32Address } from './node/address.ts';

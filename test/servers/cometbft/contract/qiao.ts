@@ -26,18 +26,23 @@ const coder = AbiCoder.defaultAbiCoder();
 
 const hexStr = z.string().regex(/^0x([0-9a-fA-F]{2})*$/);
 const u64Str = z.string().regex(/^[0-9]{1,20}$/);
-const ExecuteMsg = z.object({
-  send: z
+const ExecuteMsg = z.union([
+  z
     .object({
-      dst_chain: z.string().min(1),
-      dst_port: hexStr,
-      receiver: hexStr,
-      gas_limit: u64Str,
-      timeout_unix_seconds: u64Str,
-      payload: hexStr,
+      send: z
+        .object({
+          dst_chain: z.string().min(1),
+          dst_port: hexStr,
+          receiver: hexStr,
+          gas_limit: u64Str,
+          timeout_unix_seconds: u64Str,
+          payload: hexStr,
+        })
+        .strict(),
     })
     .strict(),
-});
+  z.object({ cancel: z.object({ message: hexStr }).strict() }).strict(),
+]);
 const QueryMsg = z.union([
   z.object({ receipt: z.object({ id: hexStr }) }).strict(),
   z.object({ ack: z.object({ id: hexStr }) }).strict(),
@@ -111,6 +116,10 @@ export class QiaoContract implements IbcApp {
     const st = this.state(ctx);
     const cfg = st.config();
     if (!cfg?.open) throw contractError('the Qiao channel is not open');
+    if ('cancel' in parsed) {
+      if (msg.funds.length > 0) throw contractError('cancel takes no funds');
+      return this.cancel(ctx, st, cfg.channel_id, parsed.cancel.message as Hex);
+    }
     const s = parsed.send;
     let encoded: Hex;
     const nonce = st.laneNonce(s.dst_chain, true);
@@ -188,7 +197,9 @@ export class QiaoContract implements IbcApp {
     if (m.dstPort.toLowerCase() !== ownPort) throw contractError('message is not addressed to this port');
     const id = keccak256(packet.data).toLowerCase();
     const st = this.state(ctx);
-    if (st.receipt(id)) throw contractError(`message ${id} was already received`);
+    const prior = st.receipt(id);
+    // A cancelled id is refused as well (besides IBC's own timeout check): its cancel ack may already be on its way.
+    if (prior) throw contractError(`message ${id} was already ${prior.status === 'cancelled' ? 'cancelled' : 'received'}`);
     const height = ctx.height.toString();
     const ack = ackPayload(m);
     if (ack) {
@@ -208,7 +219,14 @@ export class QiaoContract implements IbcApp {
     st.setReceipt(id, { status, ...(result.ok ? {} : { reason }), height, tx_hash: ctx.txHash });
     ctx.emit('wasm', [['_contract_address', this.o.contractAddress], ['action', 'receive'], ['qiao_id', id], ['status', status]]);
     if (m.timeoutHeight === 0n && m.timeoutUnixSeconds === 0n) return RESULT_ACK;
-    const payload = coder.encode(ACK_PAYLOAD, [result.ok ? 1 : 2, id, toUtf8Bytes(reason)]) as Hex;
+    return getBytes(this.ackMessage(ctx, st, ownPort, m, id, result.ok ? 1 : 2, reason));
+  }
+
+  /**
+   * The Qiao ack message answering `m` (outcome 1 delivered, 2 failed, 3 cancelled), from this port to m's source port,
+   * at the next nonce of the lane (own port -> m.srcChain): as QiaoPort.sol answers.
+   */
+  private ackMessage(ctx: TxContext, st: ContractState, ownPort: Hex, m: QiaoMessage, id: string, outcome: 1 | 2 | 3, reason: string): Hex {
     const encoded = encodeMessage({
       version: 1,
       srcChain: this.srcChain,
@@ -221,10 +239,48 @@ export class QiaoContract implements IbcApp {
       gasLimit: 200_000n,
       timeoutHeight: 0n,
       timeoutUnixSeconds: 0n,
-      payload,
+      payload: coder.encode(ACK_PAYLOAD, [outcome, id, toUtf8Bytes(reason)]) as Hex,
     });
     ctx.emit('wasm', [['_contract_address', this.o.contractAddress], ['action', 'ack'], ['qiao_id', keccak256(encoded).toLowerCase()], ['original_id', id]]);
-    return getBytes(encoded);
+    return encoded;
+  }
+
+  /**
+   * The cancel marker (QiaoPort.cancel's equivalent). Anyone may ask: the contract judges by its own clock and receipts.
+   * A message to this port, past its timeout at this block and never received (a failed receipt may be cancelled: it was
+   * retryable only until its timeout) gets receipt `cancelled`, so it can never be received; the cancel ack (outcome 3)
+   * goes to the hub as an ordinary packet of this port, which the hub carries to the source port (it refunds).
+   */
+  private cancel(ctx: TxContext, st: ContractState, channelId: string, encoded: Hex): Uint8Array {
+    let m: QiaoMessage;
+    try {
+      m = decodeMessage(encoded, 'cancel.message');
+    } catch {
+      throw contractError('cancel: not a Qiao message');
+    }
+    const id = keccak256(encoded).toLowerCase();
+    const ownPort = this.ownPortBytes(channelId);
+    if (m.dstChain !== this.srcChain) throw contractError(`message is for ${m.dstChain}, not ${this.srcChain}`);
+    if (m.dstPort.toLowerCase() !== ownPort) throw contractError('message is not addressed to this port');
+    if (m.timeoutHeight === 0n && m.timeoutUnixSeconds === 0n) throw contractError(`message ${id} has no timeout`);
+    const now = BigInt(Math.floor(ctx.time.getTime() / 1000));
+    const past = (m.timeoutUnixSeconds !== 0n && now >= m.timeoutUnixSeconds) || (m.timeoutHeight !== 0n && ctx.height >= m.timeoutHeight);
+    if (!past) throw contractError(`message ${id} is not past its timeout`);
+    const prior = st.receipt(id);
+    if (prior && prior.status !== 'failed') throw contractError(`message ${id} was already ${prior.status}`);
+    st.setReceipt(id, { status: 'cancelled', height: ctx.height.toString(), tx_hash: ctx.txHash });
+    ctx.emit('execute', [['_contract_address', this.o.contractAddress]]);
+    ctx.emit('wasm', [['_contract_address', this.o.contractAddress], ['action', 'cancel'], ['qiao_id', id]]);
+    const ack = this.ackMessage(ctx, st, ownPort, m, id, 3, '');
+    if (!this.sender) throw contractError('contract is not bound to the IBC core');
+    const seq = this.sender.sendPacket(ctx, {
+      sourcePort: this.portId,
+      sourceChannel: channelId,
+      timeoutHeight: { revisionNumber: 0n, revisionHeight: 0n },
+      timeoutTimestamp: BigInt(ctx.time.getTime()) * 1_000_000n + TEN_YEARS_NS,
+      data: getBytes(ack),
+    });
+    return MsgExecuteContractResponse.encode({ data: toUtf8Bytes(JSON.stringify({ id, ack_id: keccak256(ack).toLowerCase(), sequence: seq.toString() })) }).finish();
   }
 
   private settle(ctx: TxContext, id: string, rec: SentRecord, outcome: 'delivered' | 'failed' | 'cancelled'): void {

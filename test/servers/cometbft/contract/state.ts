@@ -19,7 +19,8 @@ export interface SentRecord {
 }
 
 export interface ReceiptRecord {
-  status: 'delivered' | 'failed';
+  /** `cancelled`: the cancel marker (past the timeout, never received; never receivable again) */
+  status: 'delivered' | 'failed' | 'cancelled';
   reason?: string;
   height: string;
   tx_hash: string;
