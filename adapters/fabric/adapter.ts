@@ -162,7 +162,7 @@ export async function createFabricAdapter(reg: ChainRegistration, ctx: FabricAda
     },
   };
 
-  const deliverer = createFabricDeliverer({ chainId, scope, contract: gw.network.getContract(scope.chaincode), peer: primary, attestation: ctx.attestation, logger });
+  const deliverer = createFabricDeliverer({ chainId, scope, contract: gw.network.getContract(scope.chaincode), peer: primary, attestation: ctx.attestation, logger, ...(ctx.cancelOrders ? { cancelOrders: ctx.cancelOrders } : {}) });
 
   logger.debug({ channel, chaincode: scope.chaincode, peers: peers.length, orderers: endpoints.orderers.length }, 'fabric adapter connected');
   const gateway = gw.gateway;

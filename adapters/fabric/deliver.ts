@@ -3,11 +3,11 @@ import { getAddress } from 'ethers';
 import type { Contract } from 'fabric-network';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { AckState, DeliveryBatch, DeliveryItem, DeliveryOutcome, MessageDeliverer, PortAttestorState, Receipt } from '../../src/domain/adapter.ts';
+import type { AckState, AdapterContext, CancelRequest, DeliveryBatch, DeliveryItem, DeliveryOutcome, MessageDeliverer, PortAttestorState, PortClock, PortTx, Receipt } from '../../src/domain/adapter.ts';
 import type { AttestationDomain } from '../../src/domain/attestation.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
-import { QiaoError, RpcError } from '../../src/errors.ts';
+import { QiaoError, RpcError, ValidationError } from '../../src/errors.ts';
 import type { PeerClient } from './gateway.ts';
 import { decodeBlock, latestBlock, mapRange, rawBlock, txHashOf, TX_VALID, type PortScope } from './watch.ts';
 
@@ -32,7 +32,12 @@ export interface FabricDelivererOptions {
   maxRounds?: number;
   /** tries (growing pauses, ~20 s in all) for the primary peer to hold a transaction the Gateway saw committed */
   commitWaitAttempts?: number;
+  /** the hub's cancel orders (absent: nothing to Fabric is ever cancelled, and late messages are still delivered) */
+  cancelOrders?: AdapterContext['cancelOrders'];
 }
+
+/** Blocks looked at, newest first, for a transaction time when the latest blocks carry none. */
+const CLOCK_LOOKBACK = 16n;
 
 const ReceiptJson = z.object({ status: z.enum(['delivered', 'failed', 'cancelled']), reason: z.string().default('') });
 const AckJson = z.object({ outcome: z.enum(['delivered', 'failed', 'cancelled']), reason: z.string().default(''), refunded: z.boolean().optional() });
@@ -123,11 +128,15 @@ class PortEventIndex {
  * The port checks the attestation, inclusion and destination itself and refuses the whole transaction for one
  * bad item, so each item is checked here first and only good ones go; items the port defers (a second
  * delivery to one chaincode in a transaction) go again in a following transaction of the same call.
- * No clock and no cancel here: Fabric has no trustworthy clock, the timeout path is the hub's (see README).
+ * Timeouts: Fabric has no trustworthy clock, so the deliverer reads one (`clock`) and, past a message's timeout,
+ * has the hub send an attested cancel order the port applies (`cancel`); with cancel orders, a message already
+ * past its timeout is not delivered (as QiaoPort.sol refuses it) but left to them. See README.md.
  */
 export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliverer {
   const { chainId, scope, contract, peer, logger, maxRounds = 64, commitWaitAttempts = 12 } = o;
   const index = new PortEventIndex(peer, scope);
+  /** The highest time `clock` has shown: client timestamps need not grow block to block, this deliverer's clock does. */
+  let clockTime = 0n;
   let lock: Promise<unknown> = Promise.resolve();
   const locked = <T>(f: () => Promise<T>): Promise<T> => {
     const run = lock.then(f, f);
@@ -188,6 +197,25 @@ export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliver
     return r.data;
   }
 
+  /**
+   * The channel's clock: the latest block's number, and the newest transaction timestamp in it (seconds). That time
+   * is what the submitting clients claimed (the orderer does not check it) — the only clock Fabric has; the hub
+   * decides timeouts on it. An idle channel's clock stands still.
+   */
+  async function clock(): Promise<PortClock> {
+    const height = await latestBlock(peer, scope.channel);
+    let time = 0n;
+    for (let n = height; n >= 0n && n > height - CLOCK_LOOKBACK && time === 0n; n--) {
+      const b = decodeBlock(await rawBlock(peer, scope.channel, n), scope.chaincode, peer.endpoint.url);
+      for (const tx of b.txs) if (tx.time > time) time = tx.time;
+    }
+    if (time > clockTime) clockTime = time;
+    return { height, time: clockTime };
+  }
+
+  const pastTimeout = (m: { timeoutHeight: bigint; timeoutUnixSeconds: bigint }, c: PortClock): boolean =>
+    (m.timeoutHeight !== 0n && c.height >= m.timeoutHeight) || (m.timeoutUnixSeconds !== 0n && c.time >= m.timeoutUnixSeconds);
+
   /** One deliver transaction; its answer per id, and where it landed. */
   async function submitOnce(batch: DeliveryBatch, items: DeliveryItem[]): Promise<{ answer: z.infer<typeof DeliverAnswer>; at: TxAt }> {
     const body = JSON.stringify({
@@ -205,6 +233,25 @@ export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliver
     return { answer: answer.data, at: { txHash: txHashOf(txId), height: await heightOf(txId) } };
   }
 
+  async function issueCancel(r: CancelRequest): Promise<PortTx> {
+    const orders = o.cancelOrders!;
+    if (o.attestation) {
+      const set = await attestorSet();
+      const signed = set.setId === r.setId ? countAttestors({ rootType: 1, ...r, items: [r.item] }, o.attestation, set.members) : 0;
+      if (signed < set.threshold) throw new ValidationError('signatures', `batch ${r.batchNo} has ${signed} of ${set.threshold} signatures of the port's attestor set: no cancel order for ${r.item.id}`);
+    }
+    const c = checkItem(r.root, r.item, scope);
+    if (!c.ok) throw new ValidationError('item', `${r.item.id} cannot be cancelled on ${chainId}: ${c.reason}`);
+    if (c.message.timeoutHeight === 0n && c.message.timeoutUnixSeconds === 0n) throw new ValidationError('item', `${c.id} has no timeout`);
+    const now = await clock();
+    if (!pastTimeout(c.message, now)) throw new ValidationError('item', `${c.id} is not past its timeout on ${chainId} (block ${now.height}, time ${now.time})`);
+    const seen = await receiptOf(c.id);
+    if (seen && seen.status !== 'failed') throw new ValidationError('item', `${c.id} is ${seen.status} on ${chainId}`);
+    const tx = await orders.issue({ dstChain: chainId, dstPort: scope.portBytes, original: r.item.encoded });
+    logger.info({ id: c.id, order: tx.txHash, govChain: orders.govChain }, 'cancel order sent');
+    return tx;
+  }
+
   return {
     deliver: (batch: DeliveryBatch) =>
       locked(async () => {
@@ -218,6 +265,9 @@ export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliver
           }
         }
         let pending: DeliveryItem[] = [];
+        // With cancel orders the hub times messages out, so one past its timeout is refused here as the EVM port
+        // would; under the lock, after a cancel was issued no delivery of that message follows from this deliverer.
+        const now = o.cancelOrders ? await clock() : null;
         for (const item of batch.items) {
           const c = checkItem(batch.root, item, scope);
           if (!c.ok) {
@@ -228,7 +278,10 @@ export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliver
           if (results.has(c.id) || pending.some((p) => p.id.toLowerCase() === c.id)) continue;
           const seen = await receiptOf(c.id);
           if (seen) results.set(c.id, fromReceipt(seen));
-          else pending.push({ ...item, id: c.id });
+          else if (now && pastTimeout(c.message, now)) {
+            logger.info({ id: c.id, time: now.time.toString(), height: now.height.toString() }, 'not delivering a message past its timeout: it is left to a cancel order');
+            results.set(c.id, { id: c.id, status: 'rejected', reason: 'timed_out' });
+          } else pending.push({ ...item, id: c.id });
         }
         for (let round = 0; pending.length > 0; round++) {
           if (round >= maxRounds) throw new FabricTxError(`${pending.length} items still deferred on ${chainId} after ${maxRounds} transactions`, { data: { chain: chainId } });
@@ -270,6 +323,17 @@ export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliver
         return batch.items.map((it) => results.get(it.id.toLowerCase())!);
       }),
     receiptOf,
+    ...(o.cancelOrders
+      ? {
+          clock,
+          /**
+           * Past the timeout on `clock`, has the hub send a cancel order for r.item (its attestation and inclusion
+           * checked first, as for a delivery). Returns the order's transaction on the governance chain: the port
+           * writes the cancel marker once the order is relayed to it, and `receiptOf` then says `cancelled`.
+           */
+          cancel: (r: CancelRequest) => locked(() => issueCancel(r)),
+        }
+      : {}),
     async ackOf(id: Hex): Promise<AckState> {
       const lower = id.toLowerCase() as Hex;
       const raw = await evaluate('ack', lower);

@@ -181,6 +181,20 @@ export interface AdapterContext {
   dataDir?: string;
   /** The EIP-712 domain attestations are signed in (governance chain id + MessageLog): deliverers that sign on the attestors' behalf (Cosmos solo machine, Fabric) check a batch against it first. */
   attestation?: AttestationDomain;
+  /**
+   * The hub's attested cancel orders, for families whose ports have no trustworthy clock (Fabric): the deliverer
+   * decides a message is past its timeout on the chain's latest block time and `issue` sends the order, an ordinary
+   * Qiao message from the hub's timeout authority on the governance chain's port, payload
+   * abi.encode(uint8 3, bytes32 originalId, bytes original), that the destination port applies once delivered.
+   * Absent when the governance chain is not a member chain: such ports then never cancel.
+   */
+  cancelOrders?: {
+    /** The timeout authority's address (the orders' Qiao sender). */
+    sender: Hex;
+    govChain: string;
+    govPort: Hex;
+    issue(o: { dstChain: string; dstPort: Hex; original: Hex }): Promise<PortTx>;
+  };
 }
 
 export type AdapterFactory = (registration: ChainRegistration, ctx: AdapterContext) => Promise<ChainAdapter>;

@@ -23,11 +23,17 @@ export interface HubKeys {
    * which commits batches there: two processes' nonce counters on one key would race.
    */
   govDeliverer?: Hex;
+  /**
+   * Sends the hub's cancel orders on the governance chain's QiaoPort (members without a trustworthy clock,
+   * Fabric, cancel a timed-out message only on an attested order from this address). Its own key: a cancel
+   * order must not be sendable by anything else the hub signs with.
+   */
+  timeoutAuthority?: Hex;
 }
 
 const NAMES = ['governor', 'relayer', 'attestor'] as const;
 /** Keys added after the first release: generated and saved on the first start that lacks them. */
-const LATER = ['lp', 'govDeliverer'] as const;
+const LATER = ['lp', 'govDeliverer', 'timeoutAuthority'] as const;
 
 async function writeKeys(file: string, keys: HubKeys): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
@@ -76,7 +82,7 @@ export async function loadOrCreateKeys(file: string): Promise<{ keys: HubKeys; c
     if (added) await writeKeys(file, keys);
     return { keys, created: false };
   }
-  const keys: HubKeys = { governor: newKey(), relayer: newKey(), attestor: newKey(), lp: newKey(), govDeliverer: newKey() };
+  const keys: HubKeys = { governor: newKey(), relayer: newKey(), attestor: newKey(), lp: newKey(), govDeliverer: newKey(), timeoutAuthority: newKey() };
   await writeKeys(file, keys);
   return { keys, created: true };
 }

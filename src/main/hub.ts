@@ -1,7 +1,9 @@
 import { randomInt } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { AbiCoder, Interface, keccak256 } from 'ethers';
 import type { Logger } from 'pino';
+import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 import { ADAPTER_FACTORIES } from '../../adapters/index.ts';
 import { Attestor } from '../../relayer/attestor/attestor.ts';
 import { SignedRootRecord } from '../../relayer/attestor/record.ts';
@@ -18,6 +20,8 @@ import { SnapshotLogClient } from '../governance/snapshots.ts';
 import { registryProofDeps } from '../registries/snapshot/hub-deps.ts';
 import { startApi, type HealthReport } from '../api/server.ts';
 import type { Config } from '../config.ts';
+import type { AdapterContext } from '../domain/adapter.ts';
+import type { Hex } from '../domain/hex.ts';
 import { ConfigError, redactUrl } from '../errors.ts';
 import { fetchChainId, makeProvider } from '../evm/provider.ts';
 import { TxSender } from '../evm/signer.ts';
@@ -110,7 +114,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       anvil = await startAnvil({ chainId: govChainId, stateFile: join(dataDir, 'governance', 'state.json'), logger: logger.child({ component: 'governance-anvil' }) });
       cleanups.push(() => anvil!.stop());
       govUrl = anvil.url;
-      await fundFromDev(govUrl, govChainId, [addressOf(keys.governor), addressOf(keys.relayer), ...(config.settlement.enabled ? [addressOf(keys.govDeliverer!), addressOf(keys.lp!)] : [])]);
+      await fundFromDev(govUrl, govChainId, [addressOf(keys.governor), addressOf(keys.relayer), ...(config.settlement.enabled ? [addressOf(keys.govDeliverer!), addressOf(keys.lp!), addressOf(keys.timeoutAuthority!)] : [])]);
     }
     const provider = makeProvider(govUrl, govChainId, { pollingMs: 100 });
     cleanups.push(async () => provider.destroy());
@@ -241,6 +245,8 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       cleanups.push(() => keeper.stop());
       settlement = { deployment, keeper, operator: governor };
     }
+    // Cancel orders of ports without a trustworthy clock (Fabric) travel from the governance chain's port.
+    const cancelOrders = govMember && keys.timeoutAuthority ? await cancelOrderIssuer(new TxSender(keys.timeoutAuthority, provider), govMember) : undefined;
     const localDevOk = (id: string) => config.dev || demoIds.has(id) || (id === govMemberId && anvil !== null);
 
     // ---------------------------------------------------- index, queues, relayer
@@ -288,7 +294,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       logger: logger.child({ component: 'relayer' }),
       // Deliveries on the governance chain pay from their own key: `relayer` commits batches there from another nonce counter.
       adapterFactories: { ...ADAPTER_FACTORIES, evm: (reg, ctx) => ADAPTER_FACTORIES.evm(reg, reg.chainId === govMemberId && keys.govDeliverer ? { ...ctx, relayerKey: keys.govDeliverer } : ctx) },
-      adapterContext: { relayerKey: keys.relayer, attestorKeys: [keys.attestor], dataDir: join(dataDir, 'adapters'), attestation: { chainId: govChainId, verifyingContract: contracts.messageLog } },
+      adapterContext: { relayerKey: keys.relayer, attestorKeys: [keys.attestor], dataDir: join(dataDir, 'adapters'), attestation: { chainId: govChainId, verifyingContract: contracts.messageLog }, ...(cancelOrders ? { cancelOrders } : {}) },
       allowLocalDev: localDevOk,
       snapshots: { source: snapshotOf, intervalMs: config.registry.snapshotIntervalMs, refreshSeconds: Math.floor(config.registry.maxRootAgeSeconds / 2) },
       // Two validly sealed conflicting headers: the chain is frozen through the council's emergency path.
@@ -430,4 +436,28 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     await cleanup();
     throw err;
   }
+}
+
+/** Gas of a cancel order at its destination: the port applies it itself (a receipt, the cancel ack), no receiver runs. */
+const CANCEL_ORDER_GAS = 300_000n;
+
+/**
+ * Sends cancel orders as the hub's timeout authority: an ordinary Qiao message on the governance chain's
+ * QiaoPort to the destination port itself, payload abi.encode(uint8 3, bytes32 originalId, bytes original),
+ * no timeout (an order never times out). It is relayed and attested like any message before a port applies it.
+ */
+async function cancelOrderIssuer(authority: TxSender, member: GovernanceMemberState): Promise<NonNullable<AdapterContext['cancelOrders']>> {
+  const iface = new Interface((await portArtifacts()).QiaoPort.abi as never);
+  const govPort = member.port.toLowerCase() as Hex;
+  const coder = AbiCoder.defaultAbiCoder();
+  return {
+    sender: authority.address.toLowerCase() as Hex,
+    govChain: member.chainId,
+    govPort,
+    async issue({ dstChain, dstPort, original }) {
+      const payload = coder.encode(['uint8', 'bytes32', 'bytes'], [3, keccak256(original), original]);
+      const r = await authority.send({ to: govPort, data: iface.encodeFunctionData('send', [dstChain, dstPort, dstPort, CANCEL_ORDER_GAS, 0n, 0n, payload]) });
+      return { txHash: r.hash as Hex, height: BigInt(r.blockNumber) };
+    },
+  };
 }

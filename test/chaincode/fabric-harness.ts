@@ -21,6 +21,8 @@ export const PORT = utf8(`${CHANNEL}/qiaoport`);
 export const RECEIVER = utf8('qiaoreceiver');
 export const EVM_PORT = '0x' + '11'.repeat(20) as Hex;
 export const TIMEOUT_AUTHORITY = '0x' + '7a'.repeat(20) as Hex;
+/** The governance chain's QiaoPort: the srcPort of cancel orders. */
+export const GOV_PORT = '0x' + '6b'.repeat(20) as Hex;
 
 /** The Qiao sender of a Fabric client, computed here independently of the chaincode. */
 export function senderHash(mspId: string, der: Uint8Array): Hex {
@@ -59,6 +61,7 @@ export async function makeHarness({ members = 1, threshold = 1 }: { members?: nu
       messageLog,
       attestorSet: { setId: '1', threshold, members: attestors.map((w) => w.address) },
       timeoutAuthority: TIMEOUT_AUTHORITY,
+      govPort: GOV_PORT,
     }),
   );
   return {

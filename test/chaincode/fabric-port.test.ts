@@ -5,7 +5,7 @@ import { decodeMessage, encodeMessage } from '../../src/domain/message.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { QiaoReceiverContract } from '../../adapters/fabric/chaincode/receiver/contract.ts';
 import { TxFailed, eventsOf, type TxResult } from './fabric-stub.ts';
-import { EVM, EVM_PORT, FABRIC, GOV, PORT, RECEIVER, TIMEOUT_AUTHORITY, batchOf, enc, inbound, makeHarness, senderHash, utf8, type Harness } from './fabric-harness.ts';
+import { EVM, EVM_PORT, FABRIC, GOV, GOV_PORT, PORT, RECEIVER, TIMEOUT_AUTHORITY, batchOf, enc, inbound, makeHarness, senderHash, utf8, type Harness } from './fabric-harness.ts';
 
 const abi = AbiCoder.defaultAbiCoder();
 
@@ -218,48 +218,106 @@ describe('fabric port chaincode: deliver', () => {
 });
 
 describe('fabric port chaincode: cancel and acks', () => {
-  const cancelOrder = (originalId: string, over: Partial<Parameters<typeof inbound>[0]> = {}) =>
+  /** An attested cancel order: the timeout authority's message on the governance chain's port, carrying the original's bytes. */
+  const cancelOrder = (original: Hex, over: Partial<Parameters<typeof inbound>[0]> = {}) =>
     enc(
       inbound({
         srcChain: GOV,
-        srcPort: TIMEOUT_AUTHORITY,
+        srcPort: GOV_PORT,
         sender: TIMEOUT_AUTHORITY,
         receiver: PORT,
-        payload: abi.encode(['uint8', 'bytes32', 'bytes'], [3, originalId, '0x']) as Hex,
+        payload: abi.encode(['uint8', 'bytes32', 'bytes'], [3, keccak256(original), original]) as Hex,
         ...over,
       }),
     );
 
-  it('cancels on an attested cancel order, acks the source, and refuses a later deliver', async () => {
+  it('applies a cancel order delivered as an ordinary item: cancel marker, cancel ack to the source, a later deliver refused', async () => {
     const h = await makeHarness();
     const original = enc(inbound({ timeoutUnixSeconds: 1_700_000_000n }));
+    const other = enc(inbound({ nonce: 2n }));
     const id = keccak256(original);
-    const order = cancelOrder(id);
-    const r = await h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [order], { originals: [original] }));
-    expect(JSON.parse(r.text)).toEqual([id]);
+    const order = cancelOrder(original);
+    const r = await h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [order, other]));
+    expect(JSON.parse(r.text)).toEqual([
+      { id: keccak256(order), status: 'delivered' },
+      { id: keccak256(other), status: 'delivered' },
+    ]);
     expect(await receiptOf(h, id)).toEqual({ status: 'cancelled', reason: '' });
+    expect(eventsOf(r).find((e) => e.name === 'MessageCancelled')?.payload).toEqual({ id, order: keccak256(order) });
     const [ack] = sentOf(r);
-    expect(ack).toMatchObject({ dstChain: EVM, dstPort: EVM_PORT, receiver: EVM_PORT, sender: PORT });
+    expect(ack).toMatchObject({ dstChain: EVM, dstPort: EVM_PORT, receiver: EVM_PORT, sender: PORT, timeoutHeight: 0n, timeoutUnixSeconds: 0n });
     const [outcome, ackId] = abi.decode(['uint8', 'bytes32', 'bytes'], ack!.payload);
     expect([Number(outcome), ackId]).toEqual([3, id]);
     await refused(h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [original], { batchNo: 2n })), 'cancelled');
-    await refused(h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [order], { batchNo: 3n, originals: [original] })), 'already_delivered');
-    expect(await count(h)).toBe(0);
+    // The same order again is a seen id; a second order for the same message is a failed receipt, no second ack.
+    await refused(h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [order], { batchNo: 3n })), 'already_delivered');
+    const again = cancelOrder(original, { nonce: 5n });
+    const r2 = await h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [again], { batchNo: 4n }));
+    expect(await receiptOf(h, keccak256(again))).toEqual({ status: 'failed', reason: 'already_cancelled' });
+    expect(sentOf(r2)).toEqual([]);
+    expect(await count(h)).toBe(1);
   });
 
-  it('refuses cancel orders that are not the timeout authority\'s, unattested, or for a delivered id', async () => {
+  it('gives an order for a delivered message a failed receipt (cannot_cancel) while the other items go on; cancels a failed one', async () => {
+    const h = await makeHarness();
+    const delivered = enc(inbound({ timeoutUnixSeconds: 1_700_000_000n }));
+    const failing = enc(inbound({ nonce: 2n, timeoutUnixSeconds: 1_700_000_000n, payload: utf8('fail: no') }));
+    // One receiver call per transaction: two deliveries.
+    await h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [delivered]));
+    await h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [failing], { batchNo: 5n }));
+    expect((await receiptOf(h, keccak256(failing)))?.status).toBe('failed');
+    const late = enc(inbound({ nonce: 3n }));
+    const [o1, o2] = [cancelOrder(delivered), cancelOrder(failing, { nonce: 2n })];
+    const r = await h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [o1, late, o2], { batchNo: 2n }));
+    expect(JSON.parse(r.text)).toEqual([
+      { id: keccak256(o1), status: 'failed' },
+      { id: keccak256(late), status: 'delivered' },
+      { id: keccak256(o2), status: 'delivered' },
+    ]);
+    expect(await receiptOf(h, keccak256(o1))).toEqual({ status: 'failed', reason: 'cannot_cancel' });
+    expect((await receiptOf(h, keccak256(delivered)))?.status).toBe('delivered');
+    expect((await receiptOf(h, keccak256(failing)))?.status).toBe('cancelled');
+    const acks = sentOf(r).map((m) => abi.decode(['uint8', 'bytes32', 'bytes'], m.payload));
+    expect(acks.map(([o, i]) => [Number(o), i])).toEqual([[3, keccak256(failing)]]);
+  });
+
+  it('treats look-alike orders as ordinary messages or refuses them: another sender, another port, a wrong original', async () => {
     const h = await makeHarness();
     const original = enc(inbound({ timeoutUnixSeconds: 1_700_000_000n }));
     const id = keccak256(original);
-    const forged = cancelOrder(id, { sender: ('0x' + '66'.repeat(20)) as Hex });
-    await refused(h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [forged], { originals: [original] })), 'not_a_cancel_order');
-    await refused(h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [cancelOrder(id, { srcChain: EVM })], { originals: [original] })), 'not_a_cancel_order');
+    // Not the authority, or not the governance port: an ordinary message to the port itself (an ack it does not expect).
+    const forged = cancelOrder(original, { sender: ('0x' + '66'.repeat(20)) as Hex });
+    const fromEvm = cancelOrder(original, { srcChain: EVM, nonce: 2n });
+    await h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [forged, fromEvm]));
+    expect((await receiptOf(h, keccak256(forged)))?.status).toBe('failed');
+    expect((await receiptOf(h, keccak256(fromEvm)))?.status).toBe('failed');
+    // The authority's order whose bytes are not the original's, or whose original has no timeout.
+    const wrongBytes = cancelOrder(original, { nonce: 3n, payload: abi.encode(['uint8', 'bytes32', 'bytes'], [3, id, enc(inbound({ nonce: 9n }))]) as Hex });
+    const noTimeout = enc(inbound({ nonce: 4n }));
+    const untimed = cancelOrder(noTimeout, { nonce: 4n });
+    await h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [wrongBytes, untimed], { batchNo: 2n }));
+    expect(await receiptOf(h, keccak256(wrongBytes))).toEqual({ status: 'failed', reason: 'bad_original' });
+    expect(await receiptOf(h, keccak256(untimed))).toEqual({ status: 'failed', reason: 'no_timeout' });
+    expect(await receiptOf(h, id)).toBeUndefined();
+    // Unattested: the whole transaction is refused.
     const stranger = new Wallet(Wallet.createRandom().privateKey);
-    await refused(h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [cancelOrder(id)], { signers: [stranger], originals: [original] })), 'not_enough_signatures');
-    await refused(h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [cancelOrder(id)], { originals: [enc(inbound({ nonce: 9n }))] })), 'bad_original');
-    await h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [original]));
-    await refused(h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [cancelOrder(id)], { batchNo: 2n, originals: [original] })), 'cannot_cancel');
-    expect((await receiptOf(h, id))?.status).toBe('delivered');
+    await refused(h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [cancelOrder(original, { nonce: 6n })], { signers: [stranger], batchNo: 3n })), 'not_enough_signatures');
+    expect(await receiptOf(h, id)).toBeUndefined();
+  });
+
+  it('the cancel transaction applies orders only, and fails unless every one takes effect', async () => {
+    const h = await makeHarness();
+    const original = enc(inbound({ timeoutUnixSeconds: 1_700_000_000n }));
+    const id = keccak256(original);
+    await refused(h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [original])), 'not_a_cancel_order');
+    const r = await h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [cancelOrder(original)], { batchNo: 2n }));
+    expect(JSON.parse(r.text)).toEqual([id]);
+    expect(await receiptOf(h, id)).toEqual({ status: 'cancelled', reason: '' });
+    await refused(h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [cancelOrder(original, { nonce: 2n })], { batchNo: 3n })), 'already_cancelled');
+    const d = enc(inbound({ nonce: 2n, timeoutUnixSeconds: 1_700_000_000n }));
+    await h.net.submit(h.client, 'qiaoport', 'deliver', await batchOf(h, [d], { batchNo: 4n }));
+    await refused(h.net.submit(h.client, 'qiaoport', 'cancel', await batchOf(h, [cancelOrder(d, { nonce: 3n })], { batchNo: 5n })), 'cannot_cancel');
+    expect((await receiptOf(h, keccak256(d)))?.status).toBe('delivered');
   });
 
   it('records acks for its own messages and refunds the sending chaincode on cancelled', async () => {

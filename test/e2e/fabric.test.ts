@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { Contract, Interface, Wallet, computeAddress, hexlify, toUtf8Bytes, type JsonRpcProvider } from 'ethers';
+import { Contract, Interface, Wallet, computeAddress, hexlify, parseEther, toUtf8Bytes, type JsonRpcProvider } from 'ethers';
 import type { Gateway, Network } from 'fabric-network';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QiaoPortContract } from '../../adapters/fabric/chaincode/port/contract.ts';
@@ -57,7 +57,8 @@ describe('Fabric <-> EVM through orderer signatures, endorsement policy and k or
   }
 
   beforeAll(async () => {
-    t = await startTestHub();
+    // Settlement on: the governance chain is a member chain, whose port carries the hub's cancel orders to Fabric.
+    t = await startTestHub({ settlement: true });
     ({ keys } = await loadOrCreateKeys(join(t.dataDir, 'keys.json')));
     net = await startFabricTestNetwork({ chaincodes: { qiaoport: contractChaincode(new QiaoPortContract()), qiaoreceiver: contractChaincode(new QiaoReceiverContract()) } });
     F = net.chainId as ChainId;
@@ -71,7 +72,8 @@ describe('Fabric <-> EVM through orderer signatures, endorsement policy and k or
         govChainId: t.hub.governance.chainId.toString(),
         messageLog: t.hub.governance.contracts.messageLog,
         attestorSet: { setId: '1', threshold: 1, members: [computeAddress(new Wallet(keys.attestor).signingKey.publicKey)] },
-        timeoutAuthority: computeAddress(new Wallet(keys.relayer).signingKey.publicKey),
+        timeoutAuthority: computeAddress(new Wallet(keys.timeoutAuthority!).signingKey.publicKey),
+        govPort: t.hub.governanceMember!.port,
       }),
     );
     // The hub's client identity for this network, where its adapter looks for it.
@@ -149,6 +151,45 @@ describe('Fabric <-> EVM through orderer signatures, endorsement policy and k or
     );
     expect(outcome.refused).toBe(true);
     expect(await receiverCount()).toBe(before + 1);
+  }, 300_000);
+
+  it('EVM -> Fabric past its timeout: the hub\'s attested cancel order cancels it on the Fabric port and the EVM port refunds', async () => {
+    const wallet = Wallet.createRandom();
+    await dp.send('anvil_setBalance', [wallet.address, '0x3635C9ADC5DEA00000']);
+    const user = new TxSender(wallet.privateKey, dp);
+    const value = parseEther('0.3');
+    const before = await receiverCount();
+    // Deterministic, no race with delivery: the timeout is the Fabric channel's own clock now (its newest transaction
+    // time, which only Fabric transactions move), so the message is past its timeout there from the start. The hub's
+    // Fabric deliverer then never delivers it (as an EVM port refuses a late message) and the timeout stage sends the
+    // cancel order, whichever of the two looks at it first. The EVM source port takes any timeout at send.
+    const fabricNow = (await t.hub.relayer.ctx.chains.get(F)!.adapter.deliverer.clock!()).time;
+    const data = iface.encodeFunctionData('sendRefundable', [F, PORT, RECEIVER, 200_000n, 0n, fabricNow, new TextEncoder().encode('too late')]);
+    const r = await user.send({ to: dest.port, data, value });
+    const sent = r.logs.filter((l) => l.address.toLowerCase() === dest.port.toLowerCase()).map((l) => iface.parseLog(l)!).find((e) => e.name === 'MessageSent')!;
+    const id = messageId((sent.args[3] as string).toLowerCase() as Hex);
+    const afterSend = await dp.getBalance(wallet.address);
+
+    // ON the Fabric port: the cancel marker, written by the attested order the governance chain's port carried.
+    await until(async () => text(await port().evaluateTransaction('receipt', id)) !== '', { timeoutMs: 150_000, intervalMs: 500, what: 'a receipt on the Fabric port' });
+    expect(JSON.parse(text(await port().evaluateTransaction('receipt', id)))).toEqual({ status: 'cancelled', reason: '' });
+    // ON the EVM source port: the cancel ack recorded and the escrow returned to the user.
+    await until(async () => Number(await evmPort.getFunction('acks')(id)) === 3, { timeoutMs: 150_000, intervalMs: 500, what: 'cancel recorded on the source port' });
+    expect(await dp.getBalance(wallet.address)).toBe(afterSend + value);
+    expect((await evmPort.getFunction('escrows')(id))[1]).toBe(0n);
+    await until(async () => (await status(id)) === 'refunded', { timeoutMs: 60_000, what: 'index shows refunded' });
+    const tl = (await t.hub.index.timeline(id)).map((x) => x.status);
+    expect(tl.slice(-2)).toEqual(['timed_out', 'refunded']);
+    expect(tl).not.toContain('delivered');
+    // Never delivered to the receiver chaincode; delivering the attested original now is refused by the port.
+    expect(await receiverCount()).toBe(before);
+    const row = (await t.hub.index.getMessage(id))!;
+    const batch = (await t.hub.index.getBatch(BigInt(row.batchNo!)))!;
+    const signed = await signaturesFor(t.hub.relayer.ctx, t.hub.relayer.ctx.chains.get(F)!, BigInt(row.batchNo!));
+    const late = { setId: signed.setId.toString(), batchNo: row.batchNo, root: batch.root, signatures: signed.signatures, items: [{ encoded: row.encoded, proof: MessageTree.of(batch.ids).proof(id) }] };
+    const refused = await port().submitTransaction('deliver', JSON.stringify(late)).then(() => false, () => true);
+    expect(refused).toBe(true);
+    expect(await receiverCount()).toBe(before);
   }, 300_000);
 
   it('does not relay a transaction that one peer calls valid and the others do not, nor one with a forged endorsement', async () => {

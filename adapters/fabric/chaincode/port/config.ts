@@ -23,8 +23,13 @@ export const portConfigSchema = z
       threshold: z.number().int().positive(),
       members: z.array(address).min(1).max(64),
     }),
-    /** The hub's timeout authority (Qiao sender/srcPort bytes of cancel orders). */
+    /** The hub's timeout authority: the EOA whose messages on the governance chain's QiaoPort are cancel orders (their Qiao sender). */
     timeoutAuthority: hex,
+    /**
+     * The governance chain's QiaoPort (the srcPort of cancel orders). Optional so ports configured before cancel
+     * orders still load; without it the port recognises no cancel order and nothing it holds ever times out.
+     */
+    govPort: address.optional(),
   })
   .superRefine((c, ctx) => {
     if (c.attestorSet.threshold > c.attestorSet.members.length) ctx.addIssue({ code: 'custom', path: ['attestorSet', 'threshold'], message: 'exceeds the members' });

@@ -254,6 +254,56 @@ async function callReceiver(ctx: Context, tx: Tx, id: string, m: Message): Promi
 }
 
 /**
+ * A cancel order: an ordinary Qiao message the hub's timeout authority sent on the governance
+ * chain's QiaoPort to this port itself. Chaincode has no trustworthy clock, so whether a message is
+ * past its timeout is decided off-chain (the hub reads this channel's latest block time) and arrives
+ * here attested like any message. Without `govPort` configured there are no cancel orders.
+ */
+function isCancelOrder(cfg: PortConfig, m: Message): boolean {
+  return (
+    cfg.govPort !== undefined &&
+    m.srcChain === cfg.govChain &&
+    m.srcPort.toLowerCase() === cfg.govPort.toLowerCase() &&
+    m.sender.toLowerCase() === cfg.timeoutAuthority &&
+    m.receiver.toLowerCase() === cfg.port
+  );
+}
+
+/**
+ * Applies one cancel order (payload abi.encode(uint8 3, bytes32 originalId, bytes original)):
+ * the original gets the cancel marker unless it was delivered (a failed one may be cancelled: it
+ * was retryable only until its timeout), and the cancel ack goes to its source. The order's own
+ * receipt is returned, never thrown: a refused order must not sink the other items of a batch.
+ */
+async function applyCancelOrder(tx: Tx, orderId: string, order: Message): Promise<{ receipt: Receipt; detail: string; cancelled?: string }> {
+  const { st, ev, cfg } = tx;
+  const refuse = (reason: string, detail: string) => ({ receipt: { status: 'failed' as const, reason }, detail });
+  let a: ReturnType<typeof decodeAck>;
+  try {
+    a = decodeAck(order.payload);
+  } catch {
+    return refuse('bad_cancel_order', 'payload is not abi.encode(uint8, bytes32, bytes)');
+  }
+  if (a.outcome !== OUTCOME.cancelled) return refuse('bad_cancel_order', `outcome ${a.outcome} is not a cancel`);
+  if (a.reason === '0x' || messageId(a.reason) !== a.id) return refuse('bad_original', `the order must carry the bytes of ${a.id}`);
+  let original: Message;
+  try {
+    original = decodeMessage(a.reason);
+  } catch {
+    return refuse('bad_original', `the bytes of ${a.id} are not a Qiao message`);
+  }
+  if (original.dstChain !== cfg.chainId || original.dstPort.toLowerCase() !== cfg.port) return refuse('wrong_destination', `${a.id} is not addressed to this port`);
+  if (!hasTimeout(original)) return refuse('no_timeout', `${a.id} has no timeout`);
+  const current = await st.getJson<Receipt>(K.receipt(st, a.id));
+  if (current?.status === 'delivered') return refuse('cannot_cancel', `${a.id} was delivered`);
+  if (current?.status === 'cancelled') return refuse('already_cancelled', `${a.id} was cancelled already`);
+  await st.putJson(K.receipt(st, a.id), { status: 'cancelled', reason: '' } satisfies Receipt);
+  ev.add('MessageCancelled', { id: a.id, order: orderId });
+  await sendAck(tx, original, a.id, OUTCOME.cancelled, '0x');
+  return { receipt: { status: 'delivered', reason: '' }, detail: '', cancelled: a.id };
+}
+
+/**
  * The Qiao port of a Fabric channel: the counterpart of adapters/evm/contracts/QiaoPort.sol.
  * Every public method is a transaction (no decorators: fabric-contract-api then
  * treats all non-underscore methods as transactions); helpers live outside the class.
@@ -290,7 +340,8 @@ export class QiaoPortContract extends Contract {
    * transaction. Each chaincode is invoked at most once per transaction; later
    * items for it come back `deferred` (no receipt) for the relayer to resubmit.
    * No clock check: Fabric has no trustworthy one, timeouts are
-   * decided by the hub's cancel orders, and delivery and cancel exclude each other.
+   * decided by the hub's cancel orders (applied here as items), and delivery and cancel
+   * exclude each other through the one receipt slot.
    */
   async deliver(ctx: Context, batchJson: string): Promise<string> {
     const tx = await loadTx(ctx);
@@ -304,6 +355,14 @@ export class QiaoPortContract extends Contract {
       const before = await st.getJson<Receipt>(K.receipt(st, id));
       if (before?.status === 'delivered') throw new ChaincodeError('already_delivered', `${id} was delivered already`, { data: { id } });
       if (before?.status === 'cancelled') throw new ChaincodeError('cancelled', `${id} was cancelled`, { data: { id } });
+      if (isCancelOrder(cfg, m)) {
+        // Applied here, no receiver called; an order for a delivered message gets a failed receipt.
+        const r = await applyCancelOrder(tx, id, m);
+        await st.putJson(K.receipt(st, id), r.receipt);
+        ev.add('MessageDelivered', { id, status: r.receipt.status, reason: r.receipt.reason });
+        out.push({ id, status: r.receipt.status });
+        continue;
+      }
       // A second invocation of one chaincode in this transaction would read the
       // committed state, not what the first wrote (lost updates: a balance
       // credited twice keeps one credit). Such an item waits for the next transaction.
@@ -331,10 +390,10 @@ export class QiaoPortContract extends Contract {
   }
 
   /**
-   * Writes the cancel marker for the hub's attested cancel orders. Each item is a
-   * cancel order (from the governance chain's timeout authority to this port,
-   * payload abi.encode(uint8 3, bytes32 originalId, bytes "")) plus `original`,
-   * the cancelled message's bytes, which say where the cancel ack goes.
+   * Applies attested cancel orders only (the same rule as deliver applies to them), for a
+   * relayer that wants the transaction to fail unless every order takes effect: an order
+   * the port does not apply (cannot_cancel, already_cancelled, ...) refuses the transaction.
+   * Returns the cancelled original ids.
    */
   async cancel(ctx: Context, batchJson: string): Promise<string> {
     const tx = await loadTx(ctx);
@@ -344,26 +403,13 @@ export class QiaoPortContract extends Contract {
     const cancelled: string[] = [];
     for (const item of batch.items) {
       const { id: orderId, m: order } = checkItem(cfg, batch, item);
-      if (order.srcChain !== cfg.govChain || order.srcPort.toLowerCase() !== cfg.timeoutAuthority || order.sender.toLowerCase() !== cfg.timeoutAuthority) {
-        throw new ChaincodeError('not_a_cancel_order', `${orderId} is not from the hub's timeout authority`, { data: { id: orderId } });
-      }
-      if (order.receiver.toLowerCase() !== cfg.port) throw new ChaincodeError('not_a_cancel_order', `${orderId} is not addressed to the port itself`);
-      const a = decodeAck(order.payload);
-      if (a.outcome !== OUTCOME.cancelled || a.reason !== '0x') throw new ChaincodeError('not_a_cancel_order', `${orderId} does not order a cancel`);
-      if (await st.get(K.receipt(st, orderId))) throw new ChaincodeError('already_delivered', `cancel order ${orderId} was used already`);
-      if (!item.original || messageId(asHex(item.original, 'original')) !== a.id) {
-        throw new ChaincodeError('bad_original', `item must carry the bytes of ${a.id} as original`);
-      }
-      const original = decodeMessage(item.original);
-      if (original.dstChain !== cfg.chainId || original.dstPort.toLowerCase() !== cfg.port) throw new ChaincodeError('wrong_destination', `${a.id} is not addressed here`);
-      const current = await st.getJson<Receipt>(K.receipt(st, a.id));
-      // A failed message may be cancelled: it was retryable only until its timeout.
-      if (current && current.status !== 'failed') throw new ChaincodeError('cannot_cancel', `${a.id} is ${current.status}`, { data: { id: a.id } });
-      await st.putJson(K.receipt(st, a.id), { status: 'cancelled', reason: '' } satisfies Receipt);
-      await st.putJson(K.receipt(st, orderId), { status: 'delivered', reason: '' } satisfies Receipt);
-      ev.add('MessageCancelled', { id: a.id, order: orderId });
-      await sendAck(tx, original, a.id, OUTCOME.cancelled, '0x');
-      cancelled.push(a.id);
+      if (!isCancelOrder(cfg, order)) throw new ChaincodeError('not_a_cancel_order', `${orderId} is not a cancel order of the hub's timeout authority`, { data: { id: orderId } });
+      if (await st.get(K.receipt(st, orderId))) throw new ChaincodeError('already_delivered', `cancel order ${orderId} was used already`, { data: { id: orderId } });
+      const r = await applyCancelOrder(tx, orderId, order);
+      if (r.receipt.status !== 'delivered') throw new ChaincodeError(r.receipt.reason, `cancel order ${orderId}: ${r.detail}`, { data: { id: orderId } });
+      await st.putJson(K.receipt(st, orderId), r.receipt);
+      ev.add('MessageDelivered', { id: orderId, status: r.receipt.status, reason: r.receipt.reason });
+      cancelled.push(r.cancelled!);
     }
     ev.flush(ctx.stub);
     return JSON.stringify(cancelled);
