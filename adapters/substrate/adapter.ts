@@ -17,7 +17,7 @@ import type { ChainRegistration } from '../../src/domain/chain.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { decodeMessage, messageId } from '../../src/domain/message.ts';
 import { ConfigError, QiaoError, RpcError, ValidationError } from '../../src/errors.ts';
-import { LAST_RUNTIME_UPGRADE_KEY, SYSTEM_EVENTS_KEY } from '../../proofs/substrate/remarks.ts';
+import { LAST_RUNTIME_UPGRADE_KEY, SYSTEM_EVENTS_KEY } from '../../src/domain/substrate-storage.ts';
 import { nestedRemarks } from './calls.ts';
 import { substrateChainId } from './chain-id.ts';
 import { createSubstrateDeliverer } from './deliver.ts';

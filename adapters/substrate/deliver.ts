@@ -13,7 +13,7 @@ import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { decodeMessage, encodeMessage, type QiaoMessage } from '../../src/domain/message.ts';
 import { ConfigError, NotReadyError, QiaoError, RpcError } from '../../src/errors.ts';
-import { SYSTEM_EVENTS_KEY } from '../../proofs/substrate/remarks.ts';
+import { SYSTEM_EVENTS_KEY } from '../../src/domain/substrate-storage.ts';
 import { nestedRemarks } from './calls.ts';
 import { attestorPortAccount, ecdsaAccountOfKey, multisigAccount, sortAccounts } from './multisig.ts';
 import { blockBytes, hashAt, rpc, type SubstrateEndpoint } from './rpc.ts';

@@ -1,6 +1,5 @@
-import { mkdirSync, openSync, readFileSync, writeSync, fsyncSync, closeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Hex } from '../../src/domain/hex.ts';
+import { DurableLines } from '../../src/durable-lines.ts';
 
 export interface SignedEntry {
   rootType: number;
@@ -12,36 +11,19 @@ export interface SignedEntry {
 
 /**
  * The attestor's durable "one root per (root type, batch number)" record: an
- * append-only JSON-lines file, fsynced before any signature leaves the process,
- * so a crash can never let it sign two roots for one batch.
+ * append-only JSON-lines file (src/durable-lines.ts), fsynced before any
+ * signature leaves the process, so a crash can never let it sign two roots for
+ * one batch.
  */
 export class SignedRootRecord {
   private readonly roots = new Map<string, SignedEntry>();
-  private readonly fd: number;
+  private readonly lines: DurableLines<SignedEntry>;
 
   private constructor(readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      // first use
-    }
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!.trim();
-      if (!line) continue;
-      try {
-        const e = JSON.parse(line) as SignedEntry;
-        this.roots.set(key(e.rootType, BigInt(e.batchNo)), e);
-      } catch (cause) {
-        // Only a torn last line (crash mid-append) may be unreadable: it was never fsynced, so never signed.
-        if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim())) {
-          throw new Error(`attestor record ${file} is corrupt at line ${i + 1}`, { cause });
-        }
-      }
-    }
-    this.fd = openSync(file, 'a');
+    this.lines = DurableLines.open<SignedEntry>(file, (e) => {
+      if (typeof e.root !== 'string' || typeof e.rootType !== 'number') throw new TypeError('bad entry');
+      this.roots.set(key(e.rootType, BigInt(e.batchNo)), e);
+    });
   }
 
   static open(file: string): SignedRootRecord {
@@ -58,8 +40,7 @@ export class SignedRootRecord {
     const existing = this.roots.get(k);
     if (existing) return existing.root.toLowerCase() === root.toLowerCase();
     const e: SignedEntry = { rootType, batchNo: batchNo.toString(), root: root.toLowerCase() as Hex, setId: setId.toString(), at: new Date().toISOString() };
-    writeSync(this.fd, `${JSON.stringify(e)}\n`);
-    fsyncSync(this.fd);
+    this.lines.append(e);
     this.roots.set(k, e);
     return true;
   }
@@ -71,7 +52,7 @@ export class SignedRootRecord {
   }
 
   close(): void {
-    closeSync(this.fd);
+    this.lines.close();
   }
 }
 

@@ -24,7 +24,7 @@ describe('attestor one-root-per-batch record', () => {
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
   });
 
-  it('tolerates a torn last line (a crash mid-append) but not corruption in the middle', () => {
+  it('tolerates a torn last line (a crash mid-append), keeps appending after it, but refuses corruption in the middle', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'qiao-att-')), 'a.jsonl');
     const r = SignedRootRecord.open(file);
     r.put(1, 1n, R1, 1n);
@@ -33,8 +33,13 @@ describe('attestor one-root-per-batch record', () => {
     const torn = SignedRootRecord.open(file);
     expect(torn.get(1, 1n)?.root).toBe(R1);
     expect(torn.get(1, 2n)).toBeUndefined();
+    // The torn line was cut off on open: the next entry starts a line of its own and reads back.
+    expect(torn.put(1, 2n, R2, 1n)).toBe(true);
     torn.close();
-    appendFileSync(file, '\n{"rootType":1,"batchNo":"3","root":"' + R2 + '","setId":"1","at":"x"}\n');
+    const again = SignedRootRecord.open(file);
+    expect(again.get(1, 2n)?.root).toBe(R2);
+    again.close();
+    appendFileSync(file, '{"rootType":1,"batchNo":"3","ro\n{"rootType":1,"batchNo":"4","root":"' + R2 + '","setId":"1","at":"x"}\n');
     expect(() => SignedRootRecord.open(file)).toThrow(/corrupt/);
   });
 });

@@ -1,6 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Hex } from '../../../src/domain/hex.ts';
+import { DurableLines } from '../../../src/durable-lines.ts';
 import { QiaoError } from '../../../src/errors.ts';
 import { acquireLock } from './lock.ts';
 
@@ -15,11 +14,7 @@ export class SoloEquivocationError extends QiaoError {
 }
 
 /** The record file cannot be trusted (corrupt before its last line): the signer must not start. */
-export class SoloRecordCorruptError extends QiaoError {
-  constructor(readonly file: string, readonly line: number, options: { cause?: unknown } = {}) {
-    super('solo_record_corrupt', `solo signature record ${file} is corrupt at line ${line}`, { ...options, data: { file, line } });
-  }
-}
+export { DurableLinesCorruptError as SoloRecordCorruptError } from '../../../src/durable-lines.ts';
 
 interface Entry {
   clientKey: string;
@@ -36,42 +31,16 @@ interface Entry {
  */
 export class SoloSignatureRecord {
   private readonly entries = new Map<string, Entry>();
-  private fd: number | undefined;
+  private readonly lines: DurableLines<Entry>;
   private readonly release: () => void;
 
   private constructor(readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
     this.release = acquireLock(file);
     try {
-      let text = '';
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        // first use
-      }
-      const lines = text.split('\n');
-      let offset = 0;
-      let truncated = false;
-      for (let i = 0; i < lines.length; i++) {
-        const raw = lines[i]!;
-        const start = offset;
-        offset += Buffer.byteLength(raw) + 1;
-        const line = raw.trim();
-        if (!line) continue;
-        try {
-          const e = JSON.parse(line) as Entry;
-          if (typeof e.clientKey !== 'string' || typeof e.sequence !== 'string' || typeof e.digest !== 'string') throw new TypeError('bad entry');
-          this.entries.set(key(e.clientKey, BigInt(e.sequence)), e);
-        } catch (cause) {
-          if (lines.slice(i + 1).some((l) => l.trim())) throw new SoloRecordCorruptError(file, i + 1, { cause });
-          // A torn last line (crash mid-append) was never fsynced, so nothing it holds ever left: cut it off, so the next append does not turn it into a corrupt middle line.
-          truncateSync(file, start);
-          truncated = true;
-        }
-      }
-      this.fd = openSync(file, 'a');
-      if (!truncated && text.length > 0 && !text.endsWith('\n')) writeSync(this.fd, '\n');
-      fsyncSync(this.fd);
+      this.lines = DurableLines.open<Entry>(file, (e) => {
+        if (typeof e.clientKey !== 'string' || typeof e.sequence !== 'string' || typeof e.digest !== 'string') throw new TypeError('bad entry');
+        this.entries.set(key(e.clientKey, BigInt(e.sequence)), e);
+      });
     } catch (err) {
       this.release();
       throw err;
@@ -92,18 +61,18 @@ export class SoloSignatureRecord {
     const existing = this.entries.get(k);
     const d = digest.toLowerCase() as Hex;
     if (existing) return existing.digest === d;
-    if (this.fd === undefined) throw new QiaoError('solo_record_closed', `solo signature record ${this.file} is closed`);
     const e: Entry = { clientKey, sequence: sequence.toString(), digest: d, at: new Date().toISOString() };
-    writeSync(this.fd, `${JSON.stringify(e)}\n`);
-    fsyncSync(this.fd);
+    this.lines.append(e);
     this.entries.set(k, e);
     return true;
   }
 
+  private closed = false;
+
   close(): void {
-    if (this.fd === undefined) return;
-    closeSync(this.fd);
-    this.fd = undefined;
+    if (this.closed) return;
+    this.closed = true;
+    this.lines.close();
     this.release();
   }
 }
