@@ -10,6 +10,7 @@ import { benchRelay } from './relay.bench.ts';
 import { benchRelayCapacity } from './relay-capacity.bench.ts';
 import { benchRoutes } from './routes.bench.ts';
 import { benchSettlement } from './settlement.bench.ts';
+import { benchFamilies } from './families.bench.ts';
 
 type MeasuredRow = BenchRow & { measured: string };
 
@@ -92,6 +93,10 @@ export async function runBenchmarks(argv: string[]): Promise<void> {
     rows.push(...(await benchRelay(n, { queue: 'memory', index: 'pglite' })));
     console.error('end to end (BullMQ + PostgreSQL)…');
     rows.push(...(await benchRelay(n, { queue: 'bullmq', index: 'postgres' })));
+  }
+  if (want('families')) {
+    console.error('end to end from Cosmos and Fabric (embedded)…');
+    rows.push(...(await benchFamilies(Number(argv.find((a) => a.startsWith('--family-messages='))?.split('=')[1] ?? 50))));
   }
   if (want('relay') || want('capacity')) {
     const c = Number(argv.find((a) => a.startsWith('--capacity-messages='))?.split('=')[1] ?? 2000);

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { QiaoError } from '../../../src/errors.ts';
 
 /** Another live holder (a second object in this process, or another process) has the file. */
@@ -25,6 +26,7 @@ function alive(pid: number): boolean {
  */
 export function acquireLock(file: string): () => void {
   const lock = `${file}.lock`;
+  mkdirSync(dirname(file), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lock, 'wx');
