@@ -1,4 +1,4 @@
-import { attestedBy, checkDeliveryItem, type CheckedItem } from '../../src/domain/delivery-check.ts';
+import { outcomeOfReceipt, attestedBy, checkDeliveryItem, type CheckedItem } from '../../src/domain/delivery-check.ts';
 import type { CosmosLink } from './link.ts';
 import type { EncodeObject } from '@cosmjs/proto-signing';
 import type { DeliverTxResponse, SigningStargateClient, StdFee } from '@cosmjs/stargate';
@@ -210,12 +210,6 @@ export function createCosmosDeliverer(o: CosmosDelivererOptions): MessageDeliver
     return { id, status: r.status, txHash: r.tx_hash, height: r.height, ...(r.reason ? { reason: r.reason } : {}) };
   }
 
-  const fromReceipt = (r: Receipt): DeliveryOutcome =>
-    r.status === 'delivered'
-      ? { id: r.id, status: 'delivered', txHash: r.txHash, height: r.height }
-      : r.status === 'failed'
-        ? { id: r.id, status: 'failed', txHash: r.txHash, height: r.height, reason: r.reason ?? 'failed' }
-        : { id: r.id, status: 'rejected', reason: 'cancelled' };
 
   /** Ordinary messages: one tx of MsgRecvPacket, the packets at consecutive solo sequences. */
   async function deliverPackets(l: Live, items: { id: Hex; encoded: Hex; message: QiaoMessage }[]): Promise<DeliveryOutcome[]> {
@@ -241,7 +235,7 @@ export function createCosmosDeliverer(o: CosmosDelivererOptions): MessageDeliver
     for (const it of items) {
       const rec = receiptFrom(it.id, await queryReceipt(e, contract, it.id));
       if (rec) {
-        out.push(fromReceipt(rec));
+        out.push(outcomeOfReceipt(rec));
         continue;
       }
       if (r.code !== 0) throw new ContractTxError(txHashOf(r), r.code, r.rawLog ?? '');
@@ -386,7 +380,7 @@ export function createCosmosDeliverer(o: CosmosDelivererOptions): MessageDeliver
             continue;
           }
           const seen = receiptFrom(c.id, await queryReceipt(e, contract, c.id));
-          if (seen) results.set(c.id, fromReceipt(seen));
+          if (seen) results.set(c.id, outcomeOfReceipt(seen));
           else if (expired(c.message, now)) results.set(c.id, { id: c.id, status: 'rejected', reason: 'timed_out' });
           else packets.push({ id: c.id, encoded: item.encoded.toLowerCase() as Hex, message: c.message });
         }

@@ -1,4 +1,4 @@
-import { attestedBy, checkDeliveryItem, type CheckedItem } from '../../src/domain/delivery-check.ts';
+import { outcomeOfReceipt, attestedBy, checkDeliveryItem, type CheckedItem } from '../../src/domain/delivery-check.ts';
 import { getAddress } from 'ethers';
 import type { Contract } from 'fabric-network';
 import type { Logger } from 'pino';
@@ -169,12 +169,6 @@ export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliver
     return { id: lower, status: r.status, txHash: at.txHash, height: at.height, ...(r.reason ? { reason: r.reason } : {}) };
   }
 
-  const fromReceipt = (r: Receipt): DeliveryOutcome =>
-    r.status === 'delivered'
-      ? { id: r.id, status: 'delivered', txHash: r.txHash, height: r.height }
-      : r.status === 'failed'
-        ? { id: r.id, status: 'failed', txHash: r.txHash, height: r.height, reason: r.reason ?? 'failed' }
-        : { id: r.id, status: 'rejected', reason: 'cancelled' };
 
   /**
    * The block of a committed transaction (qscc GetBlockByTxID on the primary peer). The Gateway waited for a peer
@@ -277,7 +271,7 @@ export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliver
           }
           if (results.has(c.id) || pending.some((p) => p.id.toLowerCase() === c.id)) continue;
           const seen = await receiptOf(c.id);
-          if (seen) results.set(c.id, fromReceipt(seen));
+          if (seen) results.set(c.id, outcomeOfReceipt(seen));
           else if (now && pastTimeout(c.message, now)) {
             logger.info({ id: c.id, time: now.time.toString(), height: now.height.toString() }, 'not delivering a message past its timeout: it is left to a cancel order');
             results.set(c.id, { id: c.id, status: 'rejected', reason: 'timed_out' });
@@ -295,7 +289,7 @@ export function createFabricDeliverer(o: FabricDelivererOptions): MessageDeliver
             const still: DeliveryItem[] = [];
             for (const it of pending) {
               const seen = await receiptOf(it.id);
-              if (seen) results.set(it.id, fromReceipt(seen));
+              if (seen) results.set(it.id, outcomeOfReceipt(seen));
               else still.push(it);
             }
             pending = still;

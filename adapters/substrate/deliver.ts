@@ -1,4 +1,4 @@
-import { checkDeliveryItem } from '../../src/domain/delivery-check.ts';
+import { outcomeOfReceipt, checkDeliveryItem } from '../../src/domain/delivery-check.ts';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
@@ -394,12 +394,6 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
     return { id, status: 'delivered', txHash: r.txHash, height };
   }
 
-  const fromReceipt = (r: Receipt): DeliveryOutcome =>
-    r.status === 'delivered'
-      ? { id: r.id, status: 'delivered', txHash: r.txHash, height: r.height }
-      : r.status === 'failed'
-        ? { id: r.id, status: 'failed', txHash: r.txHash, height: r.height, reason: r.reason ?? 'failed' }
-        : { id: r.id, status: 'rejected', reason: 'cancelled' };
 
   return {
     deliver: (batch: DeliveryBatch) =>
@@ -420,7 +414,7 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
           if (seen) {
             // A crash between a reverted batch and its error ack: the ack goes now (never the delivery again).
             if (seen.status === 'failed' && answered(c.message) && !acked.has(id)) await sendFailedAck(plan, id, c.message, seen.reason ?? 'failed');
-            out.push(fromReceipt(seen));
+            out.push(outcomeOfReceipt(seen));
             continue;
           }
           // Sent before with no outcome seen: it may still be included; sending again could run it twice.

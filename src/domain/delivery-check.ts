@@ -1,6 +1,6 @@
 import { getAddress } from 'ethers';
 import { QiaoError } from '../errors.ts';
-import type { DeliveryBatch, DeliveryItem } from './adapter.ts';
+import type { DeliveryBatch, DeliveryItem, DeliveryOutcome, Receipt } from './adapter.ts';
 import { recoverAttestor, ROOT_TYPE, type AttestationDomain } from './attestation.ts';
 import type { ChainId } from './caip.ts';
 import type { Hex } from './hex.ts';
@@ -50,4 +50,11 @@ export function attestedBy(batch: Pick<DeliveryBatch, 'setId' | 'batchNo' | 'roo
     }
   }
   return signers;
+}
+
+/** What a delivery reports for an id the port already holds a receipt for: delivery is never dispatched twice. */
+export function outcomeOfReceipt(r: Receipt): DeliveryOutcome {
+  if (r.status === 'delivered') return { id: r.id, status: 'delivered', txHash: r.txHash, height: r.height };
+  if (r.status === 'failed') return { id: r.id, status: 'failed', txHash: r.txHash, height: r.height, reason: r.reason ?? 'failed' };
+  return { id: r.id, status: 'rejected', reason: 'cancelled' };
 }

@@ -1,27 +1,19 @@
 import { join } from 'node:path';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { MsgExecuteContract } from 'cosmjs-types/cosmwasm/wasm/v1/tx';
-import { Interface, Wallet, computeAddress, hexlify, randomBytes, toUtf8Bytes, type JsonRpcProvider } from 'ethers';
+import { Interface, hexlify, randomBytes, toUtf8Bytes, type JsonRpcProvider } from 'ethers';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
-import { connectCosmosChain } from '../../adapters/cosmos/connect.ts';
 import { DEFAULT_FEE, cosmosSigner } from '../../adapters/cosmos/contract.ts';
 import { MSG_EXECUTE_CONTRACT } from '../../adapters/cosmos/registry.ts';
-import { QiaoPortContract } from '../../adapters/fabric/chaincode/port/contract.ts';
-import { QiaoReceiverContract } from '../../adapters/fabric/chaincode/receiver/contract.ts';
-import { writeFabricIdentity } from '../../adapters/fabric/identity.ts';
-import { decodeBlock } from '../../adapters/fabric/watch.ts';
-import { encodeFabricTrustRoot } from '../../relayer/light/fabric-trust.ts';
-import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { messageId } from '../../src/domain/message.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
-import { TxSender } from '../../src/evm/signer.ts';
 import { loadOrCreateKeys } from '../../src/governance/keys.ts';
-import { silentLogger } from '../../src/logging.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
-import { until } from '../helpers/services.ts';
-import { secp256k1Address, startCometTestServer } from '../servers/cometbft/index.ts';
-import { contractChaincode, startFabricTestNetwork } from '../servers/fabric/index.ts';
+import { startCosmosMember } from '../helpers/cosmos-member.ts';
+import { startFabricMember } from '../helpers/fabric-member.ts';
+import { registerMember } from '../helpers/member-chain.ts';
+import { startCometTestServer } from '../servers/cometbft/index.ts';
+import { startFabricTestNetwork } from '../servers/fabric/index.ts';
 import type { BenchRow } from './proofs.bench.ts';
 import { percentile, progress } from './stats.ts';
 
@@ -85,25 +77,9 @@ export async function benchCosmosToEvm(n: number): Promise<BenchRow> {
   try {
     const { keys } = await loadOrCreateKeys(join(t.dataDir, 'keys.json'));
     const userKey = hexlify(randomBytes(32)) as Hex;
-    const bech32Of = (key: Hex) => secp256k1Address(secp256k1.getPublicKey(Buffer.from(key.slice(2), 'hex'), true));
-    const coins = [{ denom: 'stake', amount: '100000000000' }];
-    srv = await startCometTestServer({ chainId: 'qiaobench-1', blockTimeMs: 300, ibcVersion: 'v8', accounts: [keys.relayer, userKey].map((k) => ({ address: bech32Of(k), coins })) });
-    const adapters = join(t.dataDir, 'adapters');
-    const c = await connectCosmosChain({ rpcUrl: srv.url, signer: { key: keys.relayer }, attestorKeys: [keys.attestor], threshold: 1, contract: srv.contractAddress, ibcVersion: 'v8', dataDir: adapters, logger: silentLogger() });
-    const C = c.chainId as ChainId;
-    const gov = t.hub.governance.client;
-    await gov.submitChain(new TxSender(keys.governor, gov.provider), {
-      chainId: C,
-      family: 'cosmos',
-      genesisHash: c.genesisHash,
-      port: c.port,
-      lightClient: 'tendermint',
-      trustRoot: c.trustRoot,
-      finality: { kind: 'instant' },
-      endpoints: [srv.url],
-    });
-    await gov.setChainStatus(t.hub.governance.path, C, 'approve');
-    await until(async () => t.hub.relayer.connectedChains().includes(C), { timeoutMs: 30_000, what: 'Cosmos chain connected' });
+    const member = await startCosmosMember(t, keys, { chainId: 'qiaobench-1', users: [userKey], coins: [{ denom: 'stake', amount: '100000000000' }] });
+    srv = member.srv;
+    await registerMember(t, keys, member.registration());
     const iface = new Interface((await portArtifacts()).QiaoPort.abi as never);
     const dest = t.hub.demo!.chains[0]!;
     dp = makeProvider(dest.url, BigInt(dest.numericId), { pollingMs: 100 });
@@ -162,38 +138,12 @@ export async function benchFabricToEvm(n: number): Promise<BenchRow> {
   let client: Awaited<ReturnType<NonNullable<typeof net>['connect']>> | undefined;
   try {
     const { keys } = await loadOrCreateKeys(join(t.dataDir, 'keys.json'));
-    net = await startFabricTestNetwork({ chaincodes: { qiaoport: contractChaincode(new QiaoPortContract()), qiaoreceiver: contractChaincode(new QiaoReceiverContract()) } });
-    const F = net.chainId as ChainId;
-    const PORT = utf8('payments/qiaoport');
-    client = await net.connect('Org2MSP');
-    const port = client.network.getContract('qiaoport');
     // No settlement here, so no governance port and no cancel orders: the timeout authority is only configured.
-    await port.submitTransaction(
-      'init',
-      JSON.stringify({
-        chainId: F,
-        port: PORT,
-        govChainId: t.hub.governance.chainId.toString(),
-        messageLog: t.hub.governance.contracts.messageLog,
-        attestorSet: { setId: '1', threshold: 1, members: [computeAddress(new Wallet(keys.attestor).signingKey.publicKey)] },
-        timeoutAuthority: computeAddress(new Wallet(keys.timeoutAuthority ?? keys.governor).signingKey.publicKey),
-      }),
-    );
-    const id = net.identity('Org1MSP', 'client');
-    await writeFabricIdentity(join(t.dataDir, 'adapters'), F, { mspId: id.mspId, certificate: id.credentials.certificate, privateKey: id.credentials.privateKey });
-    const gov = t.hub.governance.client;
-    await gov.submitChain(new TxSender(keys.governor, gov.provider), {
-      chainId: F,
-      family: 'fabric',
-      genesisHash: decodeBlock(net.configBlock(), 'qiaoport').hash,
-      port: PORT,
-      lightClient: 'fabric',
-      trustRoot: encodeFabricTrustRoot({ channel: net.channel, chaincode: 'qiaoport', organisations: 2, configBlock: net.configBlock(), height: 0n }),
-      finality: { kind: 'fabric-validated', organisations: 2 },
-      endpoints: [...net.orgs.map((o) => `${o.peerUrl}?msp=${o.mspId}`), `${net.orderer.url}?msp=OrdererMSP&role=orderer`],
-    });
-    await gov.setChainStatus(t.hub.governance.path, F, 'approve');
-    await until(async () => t.hub.relayer.connectedChains().includes(F), { timeoutMs: 30_000, what: 'Fabric chain connected' });
+    const member = await startFabricMember(t, keys);
+    net = member.net;
+    client = member.client;
+    const port = client.network.getContract('qiaoport');
+    await registerMember(t, keys, member.registration);
     const iface = new Interface((await portArtifacts()).QiaoPort.abi as never);
     const dest = t.hub.demo!.chains[0]!;
     dp = makeProvider(dest.url, BigInt(dest.numericId), { pollingMs: 100 });

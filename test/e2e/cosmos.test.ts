@@ -1,11 +1,9 @@
 import { join } from 'node:path';
 import { StargateClient } from '@cosmjs/stargate';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { Contract, Interface, Wallet, hexlify, parseEther, randomBytes, type JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
-import { connectCosmosChain } from '../../adapters/cosmos/connect.ts';
 import { queryAck, queryReceipt, sendViaContract, smartQuery } from '../../adapters/cosmos/contract.ts';
 import { connectComet, disconnectComet, type CometEndpoint } from '../../adapters/cosmos/rpc.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
@@ -14,13 +12,13 @@ import { messageId } from '../../src/domain/message.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
 import { TxSender } from '../../src/evm/signer.ts';
 import { loadOrCreateKeys, type HubKeys } from '../../src/governance/keys.ts';
-import { silentLogger } from '../../src/logging.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
 import { startRpcProxy } from '../helpers/rpc-proxy.ts';
+import { bech32Of, startCosmosMember } from '../helpers/cosmos-member.ts';
+import { registerMember } from '../helpers/member-chain.ts';
 import { until } from '../helpers/services.ts';
-import { addressBytes, secp256k1Address, startCometTestServer, type CometTestServer } from '../servers/cometbft/index.ts';
+import { addressBytes, type CometTestServer } from '../servers/cometbft/index.ts';
 
-const bech32Of = (key: Hex) => secp256k1Address(secp256k1.getPublicKey(Buffer.from(key.slice(2), 'hex'), true));
 const utf8 = (s: string) => hexlify(Buffer.from(s, 'utf8')) as Hex;
 
 /**
@@ -73,13 +71,13 @@ describe('Cosmos <-> EVM over IBC, the hub as a solo machine', () => {
     ({ keys } = await loadOrCreateKeys(join(t.dataDir, 'keys.json')));
     user = bech32Of(userKey);
     const coins = [{ denom: 'stake', amount: '100000000000' }, { denom: 'uatom', amount: '1000000000' }];
-    srv = await startCometTestServer({ chainId: 'qiaoe2e-1', blockTimeMs: 300, ibcVersion: 'v8', accounts: [keys.relayer, userKey].map((k) => ({ address: bech32Of(k), coins })) });
+    // The hub's data folder: the solo machine's records and journal are the ones its adapter keeps using.
+    const member = await startCosmosMember(t, keys, { chainId: 'qiaoe2e-1', users: [userKey], coins });
+    srv = member.srv;
+    C = member.link.chainId as ChainId;
+    port = member.link.port;
     ep = await connectComet(srv.url);
     bank = await StargateClient.connect(srv.url);
-    // The hub's data folder: the solo machine's records and journal are the ones its adapter keeps using.
-    const c = await connectCosmosChain({ rpcUrl: srv.url, signer: { key: keys.relayer }, attestorKeys: [keys.attestor], threshold: 1, contract: srv.contractAddress, ibcVersion: 'v8', dataDir: join(t.dataDir, 'adapters'), logger: silentLogger() });
-    C = c.chainId as ChainId;
-    port = c.port;
     // The registered endpoint is a proxy that can serve forged ICS-23 proofs (abci_query answers with proofs).
     proxy = await startRpcProxy(srv.url, (method, result) => {
       if (!forgeProofs || method !== 'abci_query') return result;
@@ -90,19 +88,7 @@ describe('Cosmos <-> EVM over IBC, the hub as a solo machine', () => {
       ops[0].data = data.toString('base64');
       return result;
     });
-    const gov = t.hub.governance.client;
-    await gov.submitChain(new TxSender(keys.governor, gov.provider), {
-      chainId: C,
-      family: 'cosmos',
-      genesisHash: c.genesisHash,
-      port,
-      lightClient: 'tendermint',
-      trustRoot: c.trustRoot,
-      finality: { kind: 'instant' },
-      endpoints: [proxy.url],
-    });
-    await gov.setChainStatus(t.hub.governance.path, C, 'approve');
-    await until(async () => t.hub.relayer.connectedChains().includes(C), { timeoutMs: 30_000, what: 'Cosmos chain connected' });
+    await registerMember(t, keys, member.registration([proxy.url]));
     iface = new Interface((await portArtifacts()).QiaoPort.abi as never);
     dest = t.hub.demo!.chains[0]!;
     dp = makeProvider(dest.url, BigInt(dest.numericId), { pollingMs: 100 });

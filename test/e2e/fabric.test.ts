@@ -1,14 +1,9 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { Contract, Interface, Wallet, computeAddress, hexlify, parseEther, toUtf8Bytes, type JsonRpcProvider } from 'ethers';
+import { Contract, Interface, Wallet, hexlify, parseEther, toUtf8Bytes, type JsonRpcProvider } from 'ethers';
 import type { Gateway, Network } from 'fabric-network';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QiaoPortContract } from '../../adapters/fabric/chaincode/port/contract.ts';
-import { QiaoReceiverContract } from '../../adapters/fabric/chaincode/receiver/contract.ts';
-import { writeFabricIdentity } from '../../adapters/fabric/identity.ts';
-import { decodeBlock } from '../../adapters/fabric/watch.ts';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
-import { encodeFabricTrustRoot } from '../../relayer/light/fabric-trust.ts';
 import { signaturesFor } from '../../relayer/stages/deliver.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
@@ -18,8 +13,10 @@ import { makeProvider } from '../../src/evm/provider.ts';
 import { TxSender } from '../../src/evm/signer.ts';
 import { loadOrCreateKeys, type HubKeys } from '../../src/governance/keys.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
+import { FABRIC_PORT, FABRIC_RECEIVER, startFabricMember } from '../helpers/fabric-member.ts';
+import { registerMember } from '../helpers/member-chain.ts';
 import { until } from '../helpers/services.ts';
-import { contractChaincode, startFabricTestNetwork, type FabricTestNetwork } from '../servers/fabric/index.ts';
+import { type FabricTestNetwork } from '../servers/fabric/index.ts';
 
 const utf8 = (s: string) => hexlify(toUtf8Bytes(s)) as Hex;
 const text = (b: Uint8Array) => Buffer.from(b).toString();
@@ -43,8 +40,8 @@ describe('Fabric <-> EVM through orderer signatures, endorsement policy and k or
   let dp: JsonRpcProvider;
   let evmPort: Contract;
   let F: ChainId;
-  const PORT = utf8('payments/qiaoport');
-  const RECEIVER = utf8('qiaoreceiver');
+  const PORT = FABRIC_PORT;
+  const RECEIVER = FABRIC_RECEIVER;
 
   const status = async (id: Hex) => (await t.hub.index.getMessage(id))?.status;
   const evmDelivered = async (id: Hex) => (await dp.getLogs({ address: dest.port, topics: [iface.getEvent('MessageDelivered')!.topicHash, id], fromBlock: 0n, toBlock: 'latest' })).length;
@@ -60,38 +57,9 @@ describe('Fabric <-> EVM through orderer signatures, endorsement policy and k or
     // Settlement on: the governance chain is a member chain, whose port carries the hub's cancel orders to Fabric.
     t = await startTestHub({ settlement: true });
     ({ keys } = await loadOrCreateKeys(join(t.dataDir, 'keys.json')));
-    net = await startFabricTestNetwork({ chaincodes: { qiaoport: contractChaincode(new QiaoPortContract()), qiaoreceiver: contractChaincode(new QiaoReceiverContract()) } });
-    F = net.chainId as ChainId;
-    client = await net.connect('Org2MSP');
-    // The port is configured with the hub's attestor set and the attestations' EIP-712 domain (governance chain, MessageLog).
-    await port().submitTransaction(
-      'init',
-      JSON.stringify({
-        chainId: F,
-        port: PORT,
-        govChainId: t.hub.governance.chainId.toString(),
-        messageLog: t.hub.governance.contracts.messageLog,
-        attestorSet: { setId: '1', threshold: 1, members: [computeAddress(new Wallet(keys.attestor).signingKey.publicKey)] },
-        timeoutAuthority: computeAddress(new Wallet(keys.timeoutAuthority!).signingKey.publicKey),
-        govPort: t.hub.governanceMember!.port,
-      }),
-    );
-    // The hub's client identity for this network, where its adapter looks for it.
-    const id = net.identity('Org1MSP', 'client');
-    await writeFabricIdentity(join(t.dataDir, 'adapters'), F, { mspId: id.mspId, certificate: id.credentials.certificate, privateKey: id.credentials.privateKey });
-    const gov = t.hub.governance.client;
-    await gov.submitChain(new TxSender(keys.governor, gov.provider), {
-      chainId: F,
-      family: 'fabric',
-      genesisHash: decodeBlock(net.configBlock(), 'qiaoport').hash,
-      port: PORT,
-      lightClient: 'fabric',
-      trustRoot: encodeFabricTrustRoot({ channel: net.channel, chaincode: 'qiaoport', organisations: 2, configBlock: net.configBlock(), height: 0n }),
-      finality: { kind: 'fabric-validated', organisations: 2 },
-      endpoints: [...net.orgs.map((o) => `${o.peerUrl}?msp=${o.mspId}`), `${net.orderer.url}?msp=OrdererMSP&role=orderer`],
-    });
-    await gov.setChainStatus(t.hub.governance.path, F, 'approve');
-    await until(async () => t.hub.relayer.connectedChains().includes(F), { timeoutMs: 30_000, what: 'Fabric chain connected' });
+    const member = await startFabricMember(t, keys);
+    ({ net, client, chainId: F } = member);
+    await registerMember(t, keys, member.registration);
     iface = new Interface((await portArtifacts()).QiaoPort.abi as never);
     dest = t.hub.demo!.chains[0]!;
     dp = makeProvider(dest.url, BigInt(dest.numericId), { pollingMs: 100 });

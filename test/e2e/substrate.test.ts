@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HubKeys } from '../../src/governance/keys.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
+import { registerMember } from '../helpers/member-chain.ts';
 import { until } from '../helpers/services.ts';
 import { startSubstrateTestServer, type SubstrateTestServer } from '../servers/substrate/index.ts';
 
@@ -90,8 +91,7 @@ describe('Substrate <-> EVM through the GRANDPA light client and the attestors\'
     ep = await connectEndpoint(srv.url);
     alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
     C = substrateChainId(srv.genesisHash);
-    const gov = t.hub.governance.client;
-    await gov.submitChain(new TxSender(keys.governor, gov.provider), {
+    await registerMember(t, keys, {
       chainId: C,
       family: 'substrate',
       genesisHash: srv.genesisHash,
@@ -101,8 +101,6 @@ describe('Substrate <-> EVM through the GRANDPA light client and the attestors\'
       finality: { kind: 'grandpa' },
       endpoints: [srv.url],
     });
-    await gov.setChainStatus(t.hub.governance.path, C, 'approve');
-    await until(async () => t.hub.relayer.connectedChains().includes(C), { timeoutMs: 30_000, what: 'Substrate chain connected' });
   }, 120_000);
 
   afterAll(async () => {

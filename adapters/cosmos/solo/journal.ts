@@ -1,5 +1,4 @@
-import { DurableLines } from '../../../src/durable-lines.ts';
-import { acquireLock } from './lock.ts';
+import { openLockedLines } from './lock.ts';
 import type { EncodedMsg } from './registry.ts';
 
 /** One signed tx: the msgs that consume solo sequences [from, from + count). */
@@ -21,21 +20,14 @@ export { DurableLinesCorruptError as SoloJournalCorruptError } from '../../../sr
  */
 export class SoloJournal {
   private readonly entries: JournalEntry[] = [];
-  private readonly lines: DurableLines<JournalEntry>;
-  private readonly release: () => void;
+  private readonly lines: { append(entry: JournalEntry): void; close(): void };
 
   private constructor(readonly file: string) {
-    this.release = acquireLock(file);
-    try {
-      this.lines = DurableLines.open<JournalEntry>(file, (e) => {
-        if (typeof e.clientKey !== 'string' || !Array.isArray(e.msgs) || !Number.isInteger(e.count)) throw new TypeError('bad entry');
-        BigInt(e.from);
-        this.entries.push(e);
-      });
-    } catch (err) {
-      this.release();
-      throw err;
-    }
+    this.lines = openLockedLines<JournalEntry>(file, (e) => {
+      if (typeof e.clientKey !== 'string' || !Array.isArray(e.msgs) || !Number.isInteger(e.count)) throw new TypeError('bad entry');
+      BigInt(e.from);
+      this.entries.push(e);
+    });
   }
 
   static open(file: string): SoloJournal {
@@ -58,12 +50,8 @@ export class SoloJournal {
     this.entries.push(entry);
   }
 
-  private closed = false;
-
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
     this.lines.close();
-    this.release();
   }
+
 }

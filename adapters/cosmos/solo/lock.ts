@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DurableLines } from '../../../src/durable-lines.ts';
 import { QiaoError } from '../../../src/errors.ts';
 
 /** Another live holder (a second object in this process, or another process) has the file. */
@@ -46,4 +47,26 @@ export function acquireLock(file: string): () => void {
     }
   }
   throw new SoloFileLockedError(file, -1);
+}
+
+/** A durable JSON-lines file held under this lock: the lock is released if the file cannot be opened, and by `close`. */
+export function openLockedLines<T>(file: string, load: (entry: T) => void): { append(entry: T): void; close(): void } {
+  const release = acquireLock(file);
+  let lines: DurableLines<T>;
+  try {
+    lines = DurableLines.open<T>(file, load);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  let closed = false;
+  return {
+    append: (entry) => lines.append(entry),
+    close() {
+      if (closed) return;
+      closed = true;
+      lines.close();
+      release();
+    },
+  };
 }

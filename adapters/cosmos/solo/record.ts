@@ -1,7 +1,6 @@
 import type { Hex } from '../../../src/domain/hex.ts';
-import { DurableLines } from '../../../src/durable-lines.ts';
 import { QiaoError } from '../../../src/errors.ts';
-import { acquireLock } from './lock.ts';
+import { openLockedLines } from './lock.ts';
 
 /** A solo-machine signer was asked to sign different bytes at a sequence it already signed. */
 export class SoloEquivocationError extends QiaoError {
@@ -31,20 +30,13 @@ interface Entry {
  */
 export class SoloSignatureRecord {
   private readonly entries = new Map<string, Entry>();
-  private readonly lines: DurableLines<Entry>;
-  private readonly release: () => void;
+  private readonly lines: { append(entry: Entry): void; close(): void };
 
   private constructor(readonly file: string) {
-    this.release = acquireLock(file);
-    try {
-      this.lines = DurableLines.open<Entry>(file, (e) => {
-        if (typeof e.clientKey !== 'string' || typeof e.sequence !== 'string' || typeof e.digest !== 'string') throw new TypeError('bad entry');
-        this.entries.set(key(e.clientKey, BigInt(e.sequence)), e);
-      });
-    } catch (err) {
-      this.release();
-      throw err;
-    }
+    this.lines = openLockedLines<Entry>(file, (e) => {
+      if (typeof e.clientKey !== 'string' || typeof e.sequence !== 'string' || typeof e.digest !== 'string') throw new TypeError('bad entry');
+      this.entries.set(key(e.clientKey, BigInt(e.sequence)), e);
+    });
   }
 
   static open(file: string): SoloSignatureRecord {
@@ -67,14 +59,10 @@ export class SoloSignatureRecord {
     return true;
   }
 
-  private closed = false;
-
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
     this.lines.close();
-    this.release();
   }
+
 }
 
 function key(clientKey: string, sequence: bigint): string {

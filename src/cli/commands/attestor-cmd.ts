@@ -1,3 +1,4 @@
+import { httpUrl } from '../url-option.ts';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -26,17 +27,6 @@ function address(ethers: Pick<Ethers, 'getAddress'>, v: string, field: string): 
   } catch (cause) {
     throw new ValidationError(field, 'must be an EVM address (0x and 40 hex digits)', { cause });
   }
-}
-
-function httpUrl(v: string, field: string): string {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch (cause) {
-    throw new ValidationError(field, 'must be an http(s) URL', { cause });
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ValidationError(field, 'must be an http(s) URL');
-  return v;
 }
 
 function int(v: string, field: string, max: number): number {

@@ -1,3 +1,4 @@
+import { httpUrl } from '../url-option.ts';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -13,17 +14,6 @@ interface ConnectOptions {
   trustingPeriod?: string;
   unbondingPeriod?: string;
   dataDir?: string;
-}
-
-function httpUrl(v: string, field: string): string {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch (cause) {
-    throw new ValidationError(field, 'must be an http(s) URL', { cause });
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ValidationError(field, 'must be an http(s) URL');
-  return v;
 }
 
 function positiveInt(v: string, field: string, max = 100 * 365 * 86400): number {
