@@ -47,6 +47,11 @@ export interface ChainSummary {
   deliveryScan: { from: string; to: string } | null;
   delivered: number;
   failed: number;
+  /** Messages to this chain its port cancelled (past their timeout): `timed_out`. */
+  timedOut: number;
+  /** Messages from this chain whose ack this port recorded: `acknowledged` (delivered) or `refunded` (cancelled). */
+  acknowledged: number;
+  refunded: number;
 }
 
 export interface RebuildSummary {
@@ -85,12 +90,25 @@ export interface RebuildOptions {
 }
 
 interface DstEvent {
-  kind: 'delivered' | 'failed' | 'rejected';
+  kind: 'delivered' | 'failed' | 'rejected' | 'cancelled';
   id: Hex;
   height: bigint;
   logIndex: number;
   txHash: Hex;
   reason?: string;
+}
+
+/** What a source port recorded when an ack message came back: `Acknowledged`, and `MessageRefunded` after a cancel. */
+interface SrcAck {
+  /** The original message the ack answers. */
+  id: Hex;
+  outcome: 'delivered' | 'failed' | 'cancelled';
+  height: bigint;
+  logIndex: number;
+  txHash: Hex;
+  /** The ack message whose delivery made the port record it (delivered in the same transaction). */
+  ack: Hex | null;
+  refund: { sender: string; value: string; paid: boolean } | null;
 }
 
 interface SignedRoot {
@@ -147,7 +165,7 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
     for (const reg of regs) await index.upsertChain(reg);
     progress({ phase: 'registry', done: 1, total: 1 });
     for (const reg of regs) {
-      const s: ChainSummary = { chainId: reg.chainId, scanned: null, messages: 0, verified: 0, quarantined: 0, unverified: 0, deliveryScan: null, delivered: 0, failed: 0 };
+      const s: ChainSummary = { chainId: reg.chainId, scanned: null, messages: 0, verified: 0, quarantined: 0, unverified: 0, deliveryScan: null, delivered: 0, failed: 0, timedOut: 0, acknowledged: 0, refunded: 0 };
       summary.chains.push(s);
       if (reg.status !== 'approved') s.skipped = `status ${reg.status}`;
       else if (reg.family !== 'evm') s.skipped = `the ${reg.family} family has no rebuild scanner yet`;
@@ -267,12 +285,13 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
     // ------------------------------------------- destinations: roots and outcomes
     const signed = new Map<bigint, SignedRoot>();
     const events: { chainId: string; ev: DstEvent }[] = [];
+    const acks: { chainId: string; ack: SrcAck }[] = [];
     for (const [chainId, scan] of scans) {
       const { finalized } = await scan.conn.adapter.watcher.heads();
       if (finalized < 0n) continue;
       scan.summary.deliveryScan = { from: '0', to: finalized.toString() };
       const port = getAddress(scan.conn.registration.port);
-      const topics = ['RootAccepted', 'MessageDelivered', 'MessageRejected'].map((n) => iface.getEvent(n)!.topicHash);
+      const topics = ['RootAccepted', 'MessageDelivered', 'MessageRejected', 'MessageCancelled', 'Acknowledged', 'MessageRefunded'].map((n) => iface.getEvent(n)!.topicHash);
       const txs = new Set<string>();
       const total = span(0n, finalized);
       for (const [a, b] of ranges(0n, finalized, maxLogRange)) {
@@ -282,6 +301,7 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
           const ev = dstEvent(iface, log);
           if (ev) events.push({ chainId, ev });
         }
+        for (const ack of srcAcks(iface, logs)) acks.push({ chainId, ack });
         progress({ phase: 'deliveries', chain: chainId, done: span(0n, b), total });
       }
       for (const hash of txs) {
@@ -357,7 +377,31 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
       } else if (ev.kind === 'failed') {
         await index.setDstTx(ev.id, ev.txHash);
         if ((await index.transition([ev.id], 'failed', { chain: chainId, height: ev.height, txHash: ev.txHash, reason: ev.reason!, at })).length) s.failed++;
+      } else if (ev.kind === 'cancelled') {
+        // As the live timeout stage records the marker it wrote: the attested batch it was cancelled under.
+        const batch = row.batchNo === null ? null : await index.getBatch(BigInt(row.batchNo));
+        const proof = { cancelMarker: true, port: scans.get(chainId)!.conn.registration.port, ...(batch ? { batchNo: row.batchNo, root: batch.root } : {}) };
+        if ((await index.transition([ev.id], 'timed_out', { chain: chainId, height: ev.height, txHash: ev.txHash, reason: 'cancel_marker', proof, at })).length) s.timedOut++;
       } else if ((await index.transition([ev.id], 'failed', { chain: chainId, reason: `refused_by_port:${ev.reason!}` })).length) s.failed++;
+    }
+
+    // ------------------------------------------- sources: acknowledgements and refunds
+    // After every destination outcome: an ack moves a message that is delivered (or timed out) already.
+    // The last record per id wins, as the live ack stage reads the port (an error ack may precede a delivery ack).
+    acks.sort((x, y) => (x.chainId < y.chainId ? -1 : x.chainId > y.chainId ? 1 : x.ack.height !== y.ack.height ? (x.ack.height < y.ack.height ? -1 : 1) : x.ack.logIndex - y.ack.logIndex));
+    const lastAck = new Map<Hex, { chainId: string; ack: SrcAck }>();
+    for (const a of acks) lastAck.set(a.ack.id, a);
+    for (const { chainId, ack } of lastAck.values()) {
+      if (ack.outcome === 'failed') continue; // an error ack: the original stays failed, as live
+      const row = await index.getMessage(ack.id);
+      if (!row || row.srcChain !== chainId || row.status === 'sent') continue;
+      const s = scans.get(chainId)!.summary;
+      const at = (await blockTimes(scans.get(chainId)!.provider, [ack.height])).get(ack.height)!;
+      const evidence = { chain: chainId, txHash: ack.txHash, height: ack.height, at };
+      const proof = { ack: ack.ack, outcome: ack.outcome, port: row.message.srcPort };
+      if (ack.outcome === 'delivered') {
+        if ((await index.transition([ack.id], 'acknowledged', { ...evidence, proof })).length) s.acknowledged++;
+      } else if ((await index.transition([ack.id], 'refunded', { ...evidence, proof: { ...proof, refund: ack.refund } })).length) s.refunded++;
     }
 
     summary.unverified = (await index.messagesByStatus('sent', 10_000)).map((m) => m.id);
@@ -434,13 +478,49 @@ async function committedBatches(gov: GovernanceClient, head: bigint, maxLogRange
 
 function dstEvent(iface: Interface, log: Log): DstEvent | null {
   const p = iface.parseLog(log);
-  if (!p || (p.name !== 'MessageDelivered' && p.name !== 'MessageRejected')) return null;
+  if (!p || (p.name !== 'MessageDelivered' && p.name !== 'MessageRejected' && p.name !== 'MessageCancelled')) return null;
   const base = { id: (p.args[0] as string).toLowerCase() as Hex, height: BigInt(log.blockNumber), logIndex: log.index, txHash: log.transactionHash.toLowerCase() as Hex };
+  if (p.name === 'MessageCancelled') return { ...base, kind: 'cancelled' };
   if (p.name === 'MessageDelivered') return p.args[1] ? { ...base, kind: 'delivered' } : { ...base, kind: 'failed', reason: decodeReason(p.args[2] as string) };
   const code = Number(p.args[1]);
   // "already delivered" is the echo of an earlier delivery, which its own event records.
   if (code === 6) return null;
   return { ...base, kind: 'rejected', reason: REJECT_REASONS[code] ?? `rejected_${code}` };
+}
+
+const ACK_OUTCOMES = { 1: 'delivered', 2: 'failed', 3: 'cancelled' } as const;
+
+/**
+ * The acks a source port recorded in these logs (one eth_getLogs range holds whole transactions). Inside one
+ * delivery transaction the port's qiaoReceive emits Acknowledged (and MessageRefunded after a cancel) while the
+ * ack message is being delivered, so that message's own MessageDelivered is the next one after it.
+ */
+function srcAcks(iface: Interface, logs: readonly Log[]): SrcAck[] {
+  const out: SrcAck[] = [];
+  const byTx = new Map<string, Log[]>();
+  for (const l of logs) byTx.set(l.transactionHash, [...(byTx.get(l.transactionHash) ?? []), l]);
+  for (const txLogs of byTx.values()) {
+    const parsed = txLogs.sort((x, y) => x.index - y.index).map((l) => ({ l, p: iface.parseLog(l) }));
+    for (const [k, { l, p }] of parsed.entries()) {
+      if (p?.name !== 'Acknowledged') continue;
+      const outcome = ACK_OUTCOMES[Number(p.args[1]) as keyof typeof ACK_OUTCOMES];
+      if (!outcome) continue;
+      const id = (p.args[0] as string).toLowerCase() as Hex;
+      const later = parsed.slice(k + 1);
+      const delivered = later.find((x) => x.p?.name === 'MessageDelivered');
+      const refund = later.find((x) => x.p?.name === 'MessageRefunded' && (x.p.args[0] as string).toLowerCase() === id)?.p;
+      out.push({
+        id,
+        outcome,
+        height: BigInt(l.blockNumber),
+        logIndex: l.index,
+        txHash: l.transactionHash.toLowerCase() as Hex,
+        ack: delivered ? ((delivered.p!.args[0] as string).toLowerCase() as Hex) : null,
+        refund: refund ? { sender: getAddress(refund.args[1] as string), value: (refund.args[2] as bigint).toString(), paid: refund.args[3] as boolean } : null,
+      });
+    }
+  }
+  return out;
 }
 
 /** The attested root a port call carries: deliverBatch and acceptRoot both take (setId, batchNo, root, signatures). */

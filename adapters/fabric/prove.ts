@@ -50,19 +50,19 @@ export async function proveAt(
   const bytes = await rawBlock(o.peer, o.scope.channel, height);
   const block = decodeBlock(bytes, o.scope.chaincode, o.peer.endpoint.url);
   const wanted = new Set(ids.map((i) => i.toLowerCase()));
-  const txs: FabricTxProof['txs'] = [];
-  for (const tx of block.txs) {
-    const messages = messagesOfTx(block, tx, o.scope).filter((m) => wanted.has(m.id));
-    if (messages.length === 0) continue;
-    const answers = await validationAnswersOf(o.peers, o.scope.channel, tx.txId, o.logger);
+  const carrying = block.txs.map((tx) => ({ tx, messages: messagesOfTx(block, tx, o.scope).filter((m) => wanted.has(m.id)) })).filter((c) => c.messages.length > 0);
+  // One signed answer per peer per transaction: asked for every transaction of the block side by side, not one after another.
+  const answered = await Promise.all(carrying.map((c) => validationAnswersOf(o.peers, o.scope.channel, c.tx.txId, o.logger)));
+  const txs: FabricTxProof['txs'] = carrying.map(({ tx, messages }, k) => {
+    const answers = answered[k]!;
     // Peers that are down or have not committed the block yet: a wait, never a proof the verifier must refuse for good.
     const orgs = new Set(answers.map((a) => a.mspId)).size;
     if (orgs < o.organisations) throw new RpcError(o.peer.endpoint.url, `tx ${tx.txId}: answers from ${orgs} organisations, ${o.organisations} needed`);
-    txs.push({
+    return {
       txId: tx.txId,
       messages: messages.map((m) => m.encoded),
       validation: answers.map((a) => ({ mspId: a.mspId, response: Buffer.from(a.response).toString('base64') })),
-    });
-  }
+    };
+  });
   return { kind: 'fabric-tx', height: height.toString(), block: Buffer.from(bytes).toString('base64'), txs };
 }

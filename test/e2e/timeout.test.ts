@@ -8,6 +8,11 @@ import { messageId } from '../../src/domain/message.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
 import { TxSender } from '../../src/evm/signer.ts';
 import { loadOrCreateKeys } from '../../src/governance/keys.ts';
+import { openIndex } from '../../src/index/open.ts';
+import { ADAPTER_FACTORIES } from '../../adapters/index.ts';
+import { rebuildIndex } from '../../relayer/rebuild.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
 import { until } from '../helpers/services.ts';
 
@@ -35,6 +40,9 @@ describe('acknowledgements and timeouts end to end', () => {
   let iface: Interface;
   let a: Side;
   let b: Side;
+  /** The messages the tests below end as refunded and as acknowledged. */
+  let refundedId: Hex | undefined;
+  let acknowledgedId: Hex | undefined;
 
   beforeAll(async () => {
     t = await startTestHub();
@@ -81,6 +89,7 @@ describe('acknowledgements and timeouts end to end', () => {
     const value = parseEther('0.2');
     await b.admin.send({ to: b.port, data: iface.encodeFunctionData('pause', [true]) });
     const { id, encoded } = await sendRefundable(a, b, value, (await now(b)) + 30n);
+    refundedId = id;
     const afterSend = await a.provider.getBalance(a.user.address);
     expect((await a.portContract.getFunction('escrows')(id))[1]).toBe(value);
     // The destination's clock passes the timeout while its port is paused.
@@ -124,6 +133,7 @@ describe('acknowledgements and timeouts end to end', () => {
   it('acknowledges a delivered message: the ack is recorded on the source port and the escrow is settled, not refunded', async () => {
     const value = parseEther('0.1');
     const { id } = await sendRefundable(b, a, value, (await now(a)) + 100_000n);
+    acknowledgedId = id;
     const afterSend = await b.provider.getBalance(b.user.address);
     await until(async () => Number(await b.portContract.getFunction('acks')(id)) === 1, { timeoutMs: 90_000, intervalMs: 500, what: 'ack recorded on the source port' });
     expect(Number(await a.portContract.getFunction('receipts')(id))).toBe(1);
@@ -132,5 +142,36 @@ describe('acknowledgements and timeouts end to end', () => {
     expect(await b.provider.getBalance(b.user.address)).toBe(afterSend);
     await until(async () => (await status(id)) === 'acknowledged', { timeoutMs: 30_000, what: 'index shows acknowledged' });
     expect((await t.hub.index.timeline(id)).map((x) => x.status)).toEqual(['sent', 'verified', 'committed', 'attested', 'delivered', 'acknowledged']);
+  });
+
+  it('an index rebuilt from the chains alone derives timed_out, refunded and acknowledged, with the live evidence', async () => {
+    const ids = [refundedId, acknowledgedId];
+    if (!ids.every(Boolean)) throw new Error('needs the two tests above');
+    const live = new Map<Hex, Awaited<ReturnType<TestHub['hub']['index']['timeline']>>>();
+    for (const id of ids as Hex[]) live.set(id, await t.hub.index.timeline(id));
+    // The rebuild reads up to each chain's finalized height (depth 2): wait until the last recorded block is final there.
+    for (const s of [a, b]) {
+      const last = Math.max(...[...live.values()].flat().filter((x) => x.chain === s.chainId).map((x) => Number(x.height ?? 0)));
+      await until(async () => (await s.provider.getBlockNumber()) - 2 >= last, { timeoutMs: 30_000, what: `block ${last} final on ${s.chainId}` });
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'qiao-rebuild-'));
+    const idx = await openIndex({ dataDir: dir });
+    try {
+      const summary = await rebuildIndex({ index: idx, gov: t.hub.governance.client, adapterFactories: ADAPTER_FACTORIES, allowLocalDev: () => true });
+      const sum = (k: 'timedOut' | 'acknowledged' | 'refunded') => summary.chains.reduce((n, c) => n + c[k], 0);
+      expect(sum('timedOut')).toBe(1);
+      expect(sum('refunded')).toBe(1);
+      expect(sum('acknowledged')).toBe(1);
+      const evidence = (rows: Awaited<ReturnType<TestHub['hub']['index']['timeline']>>) => rows.map((x) => ({ status: x.status, chain: x.chain, height: x.height, txHash: x.txHash, reason: x.reason, proof: x.proof }));
+      for (const [id, rows] of live) {
+        const rebuilt = await idx.timeline(id);
+        expect(evidence(rebuilt), `timeline of ${id}`).toEqual(evidence(rows));
+      }
+      expect((await idx.getMessage(refundedId!))!.status).toBe('refunded');
+      expect((await idx.getMessage(acknowledgedId!))!.status).toBe('acknowledged');
+    } finally {
+      await idx.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -74,8 +74,11 @@ function printSummary(s: RebuildSummary, target: string): void {
       unverified: c.unverified,
       delivered: c.delivered,
       failed: c.failed,
+      'timed out': c.timedOut,
+      acknowledged: c.acknowledged,
+      refunded: c.refunded,
     })),
-    ['chain', 'scanned', 'messages', 'verified', 'quarantined', 'unverified', 'delivered', 'failed'],
+    ['chain', 'scanned', 'messages', 'verified', 'quarantined', 'unverified', 'delivered', 'failed', 'timed out', 'acknowledged', 'refunded'],
   );
   const b = s.batches;
   console.log(`batches: ${b.seen} on the MessageLog, ${b.committed} written, ${b.attested} attested, ${b.skipped} skipped (none of their messages scanned)`);
