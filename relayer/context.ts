@@ -6,9 +6,10 @@ import type { GovernanceClient } from '../src/governance/client.ts';
 import type { MessageIndex } from '../src/index/types.ts';
 import type { Attestor } from './attestor/attestor.ts';
 import type { BftLightClient } from './light/bft-client.ts';
-import type { GrandpaLightClient } from './light/grandpa-client.ts';
+import type { SubstrateLightClient } from './light/grandpa-client.ts';
 import type { CometLightClient } from './light/cometbft-client.ts';
 import type { FabricLightClient } from './light/fabric-client.ts';
+import type { BeaconLightClient } from './light/beacon-client.ts';
 import type { AckJob, AttestJob, CommitJob, DeliverJob, TimeoutJob, VerifyJob } from './jobs.ts';
 import type { JobQueue } from './queue/types.ts';
 
@@ -29,11 +30,13 @@ export interface ConnectedChain {
   /** Header light client of chains that have one wired (QBFT/IBFT 2.0); local-dev chains have none. */
   light?: BftLightClient;
   /** GRANDPA light client of Substrate chains (it also holds the pinned runtime that decodes their events). */
-  grandpa?: GrandpaLightClient;
+  grandpa?: SubstrateLightClient;
   /** CometBFT light client of Cosmos chains (`lightClient: 'tendermint'`); a proof at H is anchored on its header H+1. */
   comet?: CometLightClient;
   /** Fabric light client (`lightClient: 'fabric'`): the block and the context (config, chaincode policies) a proof is verified in. */
   fabric?: FabricLightClient;
+  /** Ethereum sync-committee light client (`lightClient: 'eth-sync-committee'`): the finalized execution block, and lower heights linked to it by parent hash. */
+  beacon?: BeaconLightClient;
 }
 
 export interface RelayerQueues {

@@ -19,6 +19,7 @@ import type { ConnectedChain, StageContext } from './context.ts';
 import { BftLightClient } from './light/bft-client.ts';
 import { decodeBftTrustRoot } from './light/bft-trust.ts';
 import { cometLightClientFor } from './light/cometbft-client.ts';
+import { beaconLightClientFor } from './light/beacon-client.ts';
 import { fabricLightClientFor } from './light/fabric-client.ts';
 import { createMemoryBackend } from './queue/index.ts';
 import type { AttestJob, CommitJob, DeliverJob, VerifyJob } from './jobs.ts';
@@ -431,6 +432,14 @@ async function connect(reg: ChainRegistration, deps: RebuildDeps, logger: Logger
   if (reg.lightClient === 'fabric') {
     try {
       return { registration: reg, adapter, fabric: fabricLightClientFor(reg, adapter, { logger: log }) };
+    } catch (err) {
+      await adapter.close();
+      throw err;
+    }
+  }
+  if (reg.lightClient === 'eth-sync-committee') {
+    try {
+      return { registration: reg, adapter, beacon: beaconLightClientFor(reg, adapter, { logger: log }) };
     } catch (err) {
       await adapter.close();
       throw err;

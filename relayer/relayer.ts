@@ -9,10 +9,11 @@ import type { Attestor } from './attestor/attestor.ts';
 import { BftLightClient } from './light/bft-client.ts';
 import { decodeBftTrustRoot } from './light/bft-trust.ts';
 import { handleMisbehaviour, type FreezeChain } from './light/misbehaviour.ts';
-import { GrandpaLightClient } from './light/grandpa-client.ts';
-import { decodeGrandpaTrustRoot } from './light/grandpa-trust.ts';
+import type { SubstrateLightClient } from './light/grandpa-client.ts';
+import { substrateLightClientFor } from './light/substrate-light.ts';
 import { cometLightClientFor, type CometLightClient } from './light/cometbft-client.ts';
 import { fabricLightClientFor, type FabricLightClient } from './light/fabric-client.ts';
+import { beaconLightClientFor, type BeaconLightClient } from './light/beacon-client.ts';
 import type { SubstrateAdapter } from '../adapters/substrate/adapter.ts';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -233,11 +234,11 @@ export class Relayer {
             onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }),
           });
         }
-        let grandpa: GrandpaLightClient | undefined;
+        let grandpa: SubstrateLightClient | undefined;
         if (reg.lightClient === 'grandpa') {
           const blocks = (adapter as Partial<SubstrateAdapter>).grandpa;
           if (!blocks) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve blocks for a GRANDPA light client`);
-          grandpa = new GrandpaLightClient(decodeGrandpaTrustRoot(reg.trustRoot, reg.chainId), blocks, logger.child({ light: 'grandpa' }));
+          grandpa = substrateLightClientFor(reg, blocks, logger);
         }
         let comet: CometLightClient | undefined;
         if (reg.lightClient === 'tendermint') {
@@ -247,7 +248,9 @@ export class Relayer {
         if (reg.lightClient === 'fabric') {
           fabric = fabricLightClientFor(reg, adapter, { logger, onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }) });
         }
-        this.chains.set(reg.chainId, { registration: reg, adapter, ...(light ? { light } : {}), ...(grandpa ? { grandpa } : {}), ...(comet ? { comet } : {}), ...(fabric ? { fabric } : {}) });
+        let beacon: BeaconLightClient | undefined;
+        if (reg.lightClient === 'eth-sync-committee') beacon = beaconLightClientFor(reg, adapter, { logger });
+        this.chains.set(reg.chainId, { registration: reg, adapter, ...(light ? { light } : {}), ...(grandpa ? { grandpa } : {}), ...(comet ? { comet } : {}), ...(fabric ? { fabric } : {}), ...(beacon ? { beacon } : {}) });
         this.watchers.set(reg.chainId, this.watch(this.chains.get(reg.chainId)!, logger));
         logger.info({ family: reg.family, lightClient: reg.lightClient }, 'chain connected');
         if (reg.lightClient === 'local-dev') {
@@ -274,6 +277,7 @@ export class Relayer {
     const c = this.chains.get(chainId);
     this.chains.delete(chainId);
     await c?.adapter.close();
+    await c?.grandpa?.close?.();
     this.deps.logger.info({ chain: chainId }, 'chain disconnected');
   }
 
@@ -380,7 +384,10 @@ export class Relayer {
     await Promise.all([...this.connecting.values()]);
     await Promise.all([...this.watchers.values()].map((w) => w.stop()));
     await Promise.all(this.workers.map((w) => w.close()));
-    for (const c of this.chains.values()) await c.adapter.close();
+    for (const c of this.chains.values()) {
+      await c.adapter.close();
+      await c.grandpa?.close?.();
+    }
     this.chains.clear();
   }
 }

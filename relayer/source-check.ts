@@ -7,6 +7,7 @@ import type { ConnectedChain } from './context.ts';
 import { RUNTIME_NOT_APPROVED } from './light/grandpa-client.ts';
 import { COMET_NOT_FINAL } from './light/cometbft-client.ts';
 import { FABRIC_NOT_FINAL } from './light/fabric-client.ts';
+import { BEACON_NOT_FINAL } from './light/beacon-client.ts';
 import { verifySourceProof, type FabricVerifyContext, type TrustedAnchor } from './verify-source.ts';
 
 export interface EndpointFailure {
@@ -108,6 +109,28 @@ export async function checkSourceCommitments(
     // As for CometBFT: a wiring fault, never the messages'.
     logger.error({ chain: chainId, height: h }, 'Fabric lane waits: no Fabric light client is connected for this chain');
     return { ok: false, kind: 'wait', error: new NotReadyError('no Fabric light client is connected for this chain', 5000) };
+  } else if (chain.beacon) {
+    let t;
+    try {
+      t = await chain.beacon.trustedAt(height);
+    } catch (err) {
+      if (findCause(err, RpcError)) return { ok: false, kind: 'wait', error: err };
+      throw err;
+    }
+    if (!t.ok && t.reason === BEACON_NOT_FINAL) {
+      logger.debug({ chain: chainId, height: h, detail: t.detail }, 'Ethereum lane waits: the beacon chain has not finalized this height yet');
+      return { ok: false, kind: 'wait', error: new NotReadyError(`${t.reason}: ${t.detail}`, 2000) };
+    }
+    if (!t.ok && t.reason === 'trust_expired') {
+      // As for CometBFT: the messages are not at fault; they verify once governance re-anchors the chain.
+      logger.error({ chain: chainId, height: h, detail: t.detail }, 'Ethereum lane waits: the sync-committee light client is a full sync period behind; governance must re-anchor the chain with a new checkpoint');
+      return { ok: false, kind: 'wait', error: new NotReadyError(`${t.reason}: ${t.detail}`, 30_000) };
+    }
+    if (!t.ok) return headerRefused(chain, t.reason, t.detail);
+    anchor = { kind: 'state-root', hash: t.hash, stateRoot: t.stateRoot };
+  } else if (chain.registration.lightClient === 'eth-sync-committee') {
+    logger.error({ chain: chainId, height: h }, 'Ethereum lane waits: no sync-committee light client is connected for this chain');
+    return { ok: false, kind: 'wait', error: new NotReadyError('no sync-committee light client is connected for this chain', 5000) };
   } else if (chain.light) {
     const t = await chain.light.trustedAt(height);
     // The header chain itself failed: no endpoint's proof can be trusted at this height.

@@ -56,12 +56,12 @@ export function verifySourceProof(
           return r.ok ? { ok: true, lightClient: reg.lightClient } : { ok: false, reason: r.reason, detail: r.detail };
         }
         case 'qbft':
-        case 'ibft2': {
-          if (expect.anchor?.kind !== 'state-root') return { ok: false, reason: 'untrusted_header', detail: 'the BFT light client has not verified this height' };
+        case 'ibft2':
+        case 'eth-sync-committee': {
+          if (expect.anchor?.kind !== 'state-root') return { ok: false, reason: 'untrusted_header', detail: `the ${reg.lightClient} light client has not verified this height` };
           const r = verifyEvmStateCommitments(proof, { port, height: expect.height, trustedStateRoot: expect.anchor.stateRoot, slots });
           return r.ok ? { ok: true, lightClient: reg.lightClient } : { ok: false, reason: r.reason, detail: r.detail };
         }
-        case 'eth-sync-committee':
         case 'tendermint':
         case 'grandpa':
         case 'fabric':

@@ -68,8 +68,9 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   const numericId = parseEvmChainId(chainId, 'chainId');
   if (reg.endpoints.length === 0) throw new ConfigError(`chains.${chainId}.endpoints`, 'needs at least one RPC endpoint');
   // 'instant': BFT chains (QBFT/IBFT 2.0) where a sealed block is final; its light client checks the seals.
-  if (reg.finality.kind !== 'depth' && reg.finality.kind !== 'instant') {
-    throw new ConfigError(`chains.${chainId}.finality`, `EVM finality rule "${reg.finality.kind}" is not supported by this adapter yet; use {kind:"depth"} or {kind:"instant"}`);
+  // 'beacon-finalized': proof-of-stake Ethereum; the node's "finalized" tag only says where to look, the sync-committee light client checks it.
+  if (reg.finality.kind !== 'depth' && reg.finality.kind !== 'instant' && reg.finality.kind !== 'beacon-finalized') {
+    throw new ConfigError(`chains.${chainId}.finality`, `EVM finality rule "${reg.finality.kind}" is not supported by this adapter yet; use {kind:"depth"}, {kind:"instant"} or {kind:"beacon-finalized"}`);
   }
   const depth = reg.finality.kind === 'depth' ? BigInt(reg.finality.depth) : 0n;
   const port = getAddress(reg.port);
@@ -94,6 +95,13 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   const watcher: MessageWatcher = {
     async heads(): Promise<ChainHeads> {
       const head = BigInt(await rpc(primaryUrl, 'eth_blockNumber', () => primary.getBlockNumber()));
+      if (reg.finality.kind === 'beacon-finalized') {
+        // A node before its first finalized checkpoint answers null: nothing is final yet.
+        const fin = await rpc(primaryUrl, 'eth_getBlockByNumber(finalized)', () => primary.send('eth_getBlockByNumber', ['finalized', false]) as Promise<{ number?: unknown } | null>);
+        if (fin !== null && (typeof fin.number !== 'string' || !/^0x[0-9a-fA-F]{1,16}$/.test(fin.number))) throw new RpcError(primaryUrl, 'eth_getBlockByNumber(finalized) answered a block without a valid number');
+        const n = fin === null ? -1n : BigInt(fin.number as string);
+        return { head, finalized: n < head ? n : head };
+      }
       return { head, finalized: head >= depth ? head - depth : -1n };
     },
     async blockHashAt(height: bigint): Promise<Hex | null> {

@@ -7,7 +7,6 @@ import type {
   ChainAdapter,
   ChainHeads,
   CommitmentProver,
-  MessageDeliverer,
   MessageWatcher,
   ObservedMessage,
   SourceProof,
@@ -20,7 +19,7 @@ import { ConfigError, QiaoError, RpcError, ValidationError } from '../../src/err
 import { LAST_RUNTIME_UPGRADE_KEY, SYSTEM_EVENTS_KEY } from '../../src/domain/substrate-storage.ts';
 import { nestedRemarks } from './calls.ts';
 import { substrateChainId } from './chain-id.ts';
-import { createSubstrateDeliverer } from './deliver.ts';
+import { createSubstrateDeliverer, type SubstrateDeliverer } from './deliver.ts';
 import { blockBytes, connectEndpoint, disconnectEndpoint, hashAt, rpc, type SubstrateEndpoint } from './rpc.ts';
 import type { SubstrateRemarksProof } from './proof.ts';
 
@@ -171,7 +170,13 @@ export async function createSubstrateAdapter(reg: ChainRegistration, ctx: Adapte
   };
 
   // Inbound: the attestors' account dispatches each delivery (deliver.ts); it needs the attestor keys the hub holds.
-  const deliverer: MessageDeliverer = await createSubstrateDeliverer({ chainId, port, endpoint: primary, attestorKeys: ctx.attestorKeys, logger });
+  let deliverer: SubstrateDeliverer;
+  try {
+    deliverer = await createSubstrateDeliverer({ chainId, port, endpoint: primary, attestorKeys: ctx.attestorKeys, logger, dataDir: ctx.dataDir });
+  } catch (err) {
+    await Promise.all(endpoints.map(disconnectEndpoint));
+    throw err;
+  }
 
   return {
     chainId,
@@ -197,6 +202,7 @@ export async function createSubstrateAdapter(reg: ChainRegistration, ctx: Adapte
       },
     },
     async close() {
+      deliverer.close();
       await Promise.all(endpoints.map(disconnectEndpoint));
     },
   };

@@ -8,13 +8,16 @@ import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { AbiCoder } from 'ethers';
 import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 import type { Logger } from 'pino';
-import type { DeliveryBatch, DeliveryItem, DeliveryOutcome, MessageDeliverer, Receipt } from '../../src/domain/adapter.ts';
+import type { CancelRequest, DeliveryBatch, DeliveryItem, DeliveryOutcome, MessageDeliverer, PortClock, PortTx, Receipt } from '../../src/domain/adapter.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { decodeMessage, encodeMessage, type QiaoMessage } from '../../src/domain/message.ts';
-import { ConfigError, NotReadyError, QiaoError, RpcError } from '../../src/errors.ts';
+import { ConfigError, ContractRevertError, NotReadyError, QiaoError, RpcError, UnrecoverableError } from '../../src/errors.ts';
 import { SYSTEM_EVENTS_KEY } from '../../src/domain/substrate-storage.ts';
 import { nestedRemarks } from './calls.ts';
+import { cancelKey, cancelMarker, deliveryKey } from './cancel-marker.ts';
+import { clockAt } from './clock.ts';
+import { PortRecord, substrateRecordFile, type InflightKind } from './record.ts';
 import { attestorPortAccount, ecdsaAccountOfKey, multisigAccount, sortAccounts } from './multisig.ts';
 import { blockBytes, hashAt, rpc, type SubstrateEndpoint } from './rpc.ts';
 
@@ -32,6 +35,14 @@ import { blockBytes, hashAt, rpc, type SubstrateEndpoint } from './rpc.ts';
  * the id. A multisig call can run again once executed, so nothing is sent for
  * an id that has a receipt, nor twice by this process.
  *
+ * Timeouts (as QiaoPort.cancel): a message past its timeout on the chain's
+ * clock (`Timestamp::Now` of the latest finalized block) that has no delivered
+ * or cancelled receipt gets the port's cancel marker and its cancel ack in ONE
+ * dispatch: `utility.batchAll([system.remarkWithEvent("qiao:cancel:" ++ id),
+ * system.remarkWithEvent(ack(3))])` (cancel-marker.ts). Delivery and cancel of
+ * one id run under one lock and one in-flight record, and each reads the
+ * receipts first, so this process never does both.
+ *
  * Embedded hub: the hub holds every attestor key and signs every approval
  * itself. Attestor processes submitting their own approvals are future work.
  */
@@ -45,6 +56,15 @@ export interface SubstrateDelivererOptions {
   logger: Logger;
   /** blocks below the head the first receipt scan starts at */
   lookbackBlocks?: number;
+  /** where the port's record is kept (record.ts); without it the record lives in memory and is rebuilt from the lookback window */
+  dataDir?: string | undefined;
+}
+
+/** The deliverer with the timeout side (clock, cancel markers) and its record to close. */
+export interface SubstrateDeliverer extends MessageDeliverer {
+  clock(): Promise<PortClock>;
+  cancel(r: CancelRequest): Promise<PortTx>;
+  close(): void;
 }
 
 /** A message's gasLimit, for a Substrate receiver: the ref_time budget in microseconds (10^6 weight units each). */
@@ -57,6 +77,7 @@ const IN_FLIGHT_BLOCKS = 128;
 /** As QiaoPort.sol: receipt codes in ack payloads, and the gas limit of ack messages. */
 const RECEIPT_DELIVERED = 1;
 const RECEIPT_FAILED = 2;
+const RECEIPT_CANCELLED = 3;
 const ACK_GAS_LIMIT = 200_000n;
 const ACK_PAYLOAD = ['uint8', 'bytes32', 'bytes'];
 const coder = AbiCoder.defaultAbiCoder();
@@ -70,7 +91,7 @@ interface Plan {
   members: Uint8Array[];
 }
 
-export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Promise<MessageDeliverer> {
+export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Promise<SubstrateDeliverer> {
   const { chainId, port, endpoint: e, logger } = o;
   const api = e.api;
   const lookback = o.lookbackBlocks ?? 2400;
@@ -90,15 +111,10 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
   }
 
   // ---------------------------------------------------------------- receipts
-  /** blake2_256(id) -> receipt, from the blocks scanned so far. */
-  const receipts = new Map<string, Receipt>();
-  let scanned = -1;
-  /** destination chain -> last nonce this port used on that lane (from its remarks seen on chain, and its own sends) */
-  const laneNonces = new Map<string, bigint>();
-  /** original ids this port has sent an ack for */
-  const acked = new Set<string>();
-  /** id -> head when its dispatch was sent and its outcome never seen (a timeout, a lost connection) */
-  const inflight = new Map<string, number>();
+  /** Remarks and failures of the port seen so far, lane nonces, acks sent, dispatches in flight (record.ts). */
+  const record = o.dataDir ? PortRecord.open(substrateRecordFile(o.dataDir, chainId, port)) : PortRecord.memory();
+  if (!record.durable) logger.warn('no data folder: the port record is rebuilt from the lookback window at each start');
+  let started = false;
   let lastHead = 0;
   let lock: Promise<unknown> = Promise.resolve();
   const locked = <T>(f: () => Promise<T>): Promise<T> => {
@@ -177,10 +193,10 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
       try {
         const m = decodeMessage(r.remark, 'remark');
         if (m.srcChain !== chainId || m.srcPort.toLowerCase() !== port) continue;
-        laneNonces.set(m.dstChain, m.nonce > (laneNonces.get(m.dstChain) ?? 0n) ? m.nonce : (laneNonces.get(m.dstChain) ?? 0n));
+        record.noteNonce(m.dstChain, m.nonce);
         if (sender !== port) continue;
         const [, original] = coder.decode(ACK_PAYLOAD, m.payload);
-        acked.add((original as string).toLowerCase());
+        record.noteAcked((original as string).toLowerCase() as Hex);
       } catch {
         // not a Qiao message of this port, or not an ack
       }
@@ -211,7 +227,8 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
         const key = ev.data[1]!.toHex();
         if (x) notePortMessages(x.hex, sender, key);
         if (sender !== port) continue;
-        receipts.set(key, { id: '0x' as Hex, status: 'delivered', txHash: x?.hash ?? hash, height: BigInt(n) });
+        // A delivery (blake2(id)), a cancel marker or an ack of the port: which one is asked by hash (receiptFor).
+        record.noteRemark(key, { txHash: x?.hash ?? hash, height: BigInt(n) });
         continue;
       }
       let error: DispatchError | null = null;
@@ -226,26 +243,43 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
       const x = await extrinsicHash(i);
       const id = x ? idOfFailedDelivery(x.hex, via, error) : null;
       if (!id) continue;
-      const key = blake2AsHex(hexToU8a(id), 256);
-      // A delivery that went through later stands; a failure never overwrites it.
-      if (receipts.get(key)?.status !== 'delivered') receipts.set(key, { id, status: 'failed', txHash: x!.hash, height: BigInt(n), reason: errorText(error) });
+      // A delivery that went through later stands: receiptFor asks for the remark first.
+      record.noteFailure(deliveryKey(id), { id, txHash: x!.hash, height: BigInt(n), reason: errorText(error) });
     }
   }
 
-  /** Scans the blocks up to the head not scanned yet. */
+  /**
+   * Scans the blocks up to the head not scanned yet. The first scan of a
+   * process starts at the lookback window or where the record's last scan
+   * ended, whichever is lower: the window cross-checks the record, and a
+   * downtime longer than the window skips no block.
+   */
   async function catchUp(): Promise<void> {
     const head = (await rpc(e.url, 'chain_getHeader', () => api.rpc.chain.getHeader())).number.toNumber();
     lastHead = head;
-    if (scanned < 0) scanned = Math.max(0, head - lookback);
-    for (let n = scanned + 1; n <= head; n++) {
+    if (!started) {
+      const window = Math.max(0, head - lookback);
+      record.scanned = record.scanned >= 0 ? Math.min(record.scanned, window) : window;
+      started = true;
+    }
+    for (let n = record.scanned + 1; n <= head; n++) {
       await scanBlock(n);
-      scanned = n;
+      record.scannedTo(n);
     }
   }
 
+  /** The port's receipt of `id`: its delivery remark, else its cancel marker, else a failed dispatch. */
   function receiptFor(id: Hex): Receipt | null {
-    const r = receipts.get(blake2AsHex(hexToU8a(id), 256));
-    return r ? { ...r, id } : null;
+    const delivered = record.remarked.get(deliveryKey(id));
+    const cancelled = record.remarked.get(cancelKey(id));
+    if (delivered) {
+      // Never written by one process (one lock, receipts read first); two hubs dispatching at once could.
+      if (cancelled) logger.error({ id }, 'the port account both delivered and cancelled a message');
+      return { id, status: 'delivered', txHash: delivered.txHash, height: delivered.height };
+    }
+    if (cancelled) return { id, status: 'cancelled', txHash: cancelled.txHash, height: cancelled.height };
+    const failed = record.failed.get(deliveryKey(id));
+    return failed ? { id, status: 'failed', txHash: failed.txHash, height: failed.height, reason: failed.reason } : null;
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -278,7 +312,33 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
     });
   }
 
-  const nextNonce = (dstChain: string) => (laneNonces.get(dstChain) ?? 0n) + 1n;
+  /** The next ack nonce on a lane: past what the chain shows and what dispatches still in flight took. */
+  function nextNonce(dstChain: string): bigint {
+    let n = record.laneNonces.get(dstChain) ?? 0n;
+    for (const f of record.inflight.values()) if (f.lane?.dst === dstChain && f.lane.nonce > n && !expired(f.head)) n = f.lane.nonce;
+    return n + 1n;
+  }
+
+  /** A dispatch sent at `head` whose outcome was not seen can no longer be included. */
+  const expired = (head: number) => lastHead > head + IN_FLIGHT_BLOCKS;
+
+  /** Refuses to send anything for `id` while an earlier dispatch for it (delivery, ack, cancel) may still be included. */
+  function guardInflight(id: Hex): void {
+    const f = record.inflight.get(id);
+    if (!f) return;
+    if (!expired(f.head)) throw new NotReadyError(`the ${f.kind} of ${id} to ${chainId} is in flight (sent at block ${f.head})`, 5000);
+    record.settled(id);
+  }
+
+  /** Runs `call` as the port with `id` recorded in flight first (and its ack nonce taken); settled once the outcome is known. */
+  async function sendFor(p: Plan, id: Hex, kind: InflightKind, call: SubmittableExtrinsic<'promise'>, lane?: { dst: string; nonce: bigint }) {
+    record.sending(id, { kind, head: lastHead, ...(lane ? { lane } : {}) });
+    const r = await runAsPort(p, call, id);
+    const height = await heightOf(r.blockHash);
+    if (lane && !r.error) record.noteNonce(lane.dst, lane.nonce);
+    record.settled(id);
+    return { ...r, height };
+  }
 
   /** The batch one delivery dispatches; an ack to this port has no receiver contract: its remark is the record. */
   function deliveryCall(id: Hex, m: QiaoMessage, ack: Hex | null): SubmittableExtrinsic<'promise'> {
@@ -365,42 +425,76 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
 
   /** Sends the ack of a failed delivery (the reverted batch took its ack with it). */
   async function sendFailedAck(p: Plan, id: Hex, m: QiaoMessage, reason: string): Promise<void> {
+    guardInflight(id);
     const nonce = nextNonce(m.srcChain);
-    const r = await runAsPort(p, api.tx.system!.remarkWithEvent!(ackMessage(m, id, RECEIPT_FAILED, reason, nonce)), id);
+    const r = await sendFor(p, id, 'ack', api.tx.system!.remarkWithEvent!(ackMessage(m, id, RECEIPT_FAILED, reason, nonce)), { dst: m.srcChain, nonce });
     if (r.error) throw new QiaoError('ack_failed', `the error ack of ${id} failed: ${errorText(r.error)}`, { data: { chain: chainId, id } });
-    laneNonces.set(m.srcChain, nonce);
-    acked.add(id);
+    record.noteAcked(id);
   }
 
   /** Runs one delivery through the attestors' account; the outcome the chain recorded. */
   async function dispatch(p: Plan, id: Hex, m: QiaoMessage): Promise<DeliveryOutcome> {
     const nonce = answered(m) ? nextNonce(m.srcChain) : null;
-    inflight.set(id, lastHead);
-    const r = await runAsPort(p, deliveryCall(id, m, nonce === null ? null : ackMessage(m, id, RECEIPT_DELIVERED, '', nonce)), id);
-    inflight.delete(id);
-    const height = await heightOf(r.blockHash);
-    const key = blake2AsHex(hexToU8a(id), 256);
+    const ack = nonce === null ? null : ackMessage(m, id, RECEIPT_DELIVERED, '', nonce);
+    const r = await sendFor(p, id, 'deliver', deliveryCall(id, m, ack), nonce === null ? undefined : { dst: m.srcChain, nonce });
     if (r.error) {
       const reason = errorText(r.error);
-      receipts.set(key, { id, status: 'failed', txHash: r.txHash, height, reason });
+      record.noteFailure(deliveryKey(id), { id, txHash: r.txHash, height: r.height, reason });
       if (answered(m)) await sendFailedAck(p, id, m, reason);
-      return { id, status: 'failed', txHash: r.txHash, height, reason };
+      return { id, status: 'failed', txHash: r.txHash, height: r.height, reason };
     }
-    if (nonce !== null) {
-      laneNonces.set(m.srcChain, nonce);
-      acked.add(id);
-    }
-    receipts.set(key, { id, status: 'delivered', txHash: r.txHash, height });
-    return { id, status: 'delivered', txHash: r.txHash, height };
+    if (nonce !== null) record.noteAcked(id);
+    record.noteRemark(deliveryKey(id), { txHash: r.txHash, height: r.height });
+    return { id, status: 'delivered', txHash: r.txHash, height: r.height };
+  }
+
+  const pastTimeout = (m: QiaoMessage, c: PortClock) => (m.timeoutHeight !== 0n && c.height >= m.timeoutHeight) || (m.timeoutUnixSeconds !== 0n && c.time >= m.timeoutUnixSeconds);
+
+  const clock = () => clockAt(e, 'finalized');
+
+  /**
+   * QiaoPort.cancel's checks, made here because the chain makes none: the item
+   * is in the attested root and addressed to this port, has a timeout that has
+   * passed on the chain's finalized clock, and has no delivered or cancelled
+   * receipt (a failed one may be cancelled: it is never dispatched again, and
+   * its sender is refunded). Refusals the timeout stage settles on come as
+   * ContractRevertError with QiaoPort's names: `NotTimedOut`, `CannotCancel`.
+   */
+  async function cancelOne(p: Plan, r: CancelRequest): Promise<PortTx> {
+    const c = check(r.root, r.item);
+    if (!c.ok) throw new UnrecoverableError(`refusing to cancel ${r.item.id} on ${chainId}: ${c.reason}`, { data: { id: r.item.id, reason: c.reason } });
+    const id = r.item.id.toLowerCase() as Hex;
+    const m = c.message;
+    if (m.timeoutHeight === 0n && m.timeoutUnixSeconds === 0n) throw new UnrecoverableError(`refusing to cancel ${id} on ${chainId}: it has no timeout`, { data: { id, reason: 'no_timeout' } });
+    await catchUp();
+    const seen = receiptFor(id);
+    if (seen && seen.status !== 'failed') throw new ContractRevertError('CannotCancel', `${id} is already ${seen.status} on ${chainId}`, { data: { id, status: seen.status } });
+    guardInflight(id);
+    if (!pastTimeout(m, await clock())) throw new ContractRevertError('NotTimedOut', `${id} is not past its timeout on ${chainId} yet`, { data: { id } });
+    const nonce = nextNonce(m.srcChain);
+    const call = api.tx.utility!.batchAll!([api.tx.system!.remarkWithEvent!(u8aToHex(cancelMarker(id))), api.tx.system!.remarkWithEvent!(ackMessage(m, id, RECEIPT_CANCELLED, '', nonce))]);
+    const out = await sendFor(p, id, 'cancel', call, { dst: m.srcChain, nonce });
+    if (out.error) throw new QiaoError('cancel_failed', `the cancel marker of ${id} failed: ${errorText(out.error)}`, { data: { chain: chainId, id } });
+    record.noteRemark(cancelKey(id), { txHash: out.txHash, height: out.height });
+    record.noteAcked(id);
+    logger.info({ id, txHash: out.txHash }, 'cancel marker written');
+    return { txHash: out.txHash, height: out.height };
+  }
+
+  function planOrThrow(): Plan {
+    if (!plan) throw new QiaoError('not_supported', `delivery to ${chainId} needs the attestor keys (none given to the adapter)`, { data: { chain: chainId } });
+    if (plan instanceof ConfigError) throw plan;
+    return plan;
   }
 
 
   return {
     deliver: (batch: DeliveryBatch) =>
       locked(async () => {
-        if (!plan) throw new QiaoError('not_supported', `delivery to ${chainId} needs the attestor keys (none given to the adapter)`, { data: { chain: chainId } });
-        if (plan instanceof ConfigError) throw plan;
+        const p = planOrThrow();
         await catchUp();
+        // QiaoPort refuses a message past its timeout: judged on the latest block, which the dispatch lands after.
+        let head: PortClock | null = null;
         const out: DeliveryOutcome[] = [];
         for (const item of batch.items) {
           const c = check(batch.root, item);
@@ -413,15 +507,20 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
           const seen = receiptFor(id);
           if (seen) {
             // A crash between a reverted batch and its error ack: the ack goes now (never the delivery again).
-            if (seen.status === 'failed' && answered(c.message) && !acked.has(id)) await sendFailedAck(plan, id, c.message, seen.reason ?? 'failed');
+            if (seen.status === 'failed' && answered(c.message) && !record.acked.has(id)) await sendFailedAck(p, id, c.message, seen.reason ?? 'failed');
             out.push(outcomeOfReceipt(seen));
             continue;
           }
-          // Sent before with no outcome seen: it may still be included; sending again could run it twice.
-          const sentAt = inflight.get(id);
-          if (sentAt !== undefined && lastHead <= sentAt + IN_FLIGHT_BLOCKS) throw new NotReadyError(`the delivery of ${id} to ${chainId} is in flight (sent at block ${sentAt})`, 5000);
-          inflight.delete(id);
-          out.push(await dispatch(plan, id, c.message));
+          // Sent before with no outcome seen (a delivery or a cancel): it may still be included; sending again could run it twice.
+          guardInflight(id);
+          if (c.message.timeoutHeight !== 0n || c.message.timeoutUnixSeconds !== 0n) {
+            head ??= await clockAt(e, 'head');
+            if (pastTimeout(c.message, head)) {
+              out.push({ id, status: 'rejected', reason: 'timed_out' });
+              continue;
+            }
+          }
+          out.push(await dispatch(p, id, c.message));
         }
         return out;
       }),
@@ -430,6 +529,9 @@ export async function createSubstrateDeliverer(o: SubstrateDelivererOptions): Pr
         await catchUp();
         return receiptFor(id.toLowerCase() as Hex);
       }),
+    clock,
+    cancel: (r: CancelRequest) => locked(() => cancelOne(planOrThrow(), r)),
+    close: () => record.close(),
   };
 }
 

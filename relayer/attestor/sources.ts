@@ -13,8 +13,8 @@ import { BftLightClient } from '../light/bft-client.ts';
 import { decodeBftTrustRoot } from '../light/bft-trust.ts';
 import { cometLightClientFor } from '../light/cometbft-client.ts';
 import { fabricLightClientFor } from '../light/fabric-client.ts';
-import { GrandpaLightClient } from '../light/grandpa-client.ts';
-import { decodeGrandpaTrustRoot } from '../light/grandpa-trust.ts';
+import { beaconLightClientFor } from '../light/beacon-client.ts';
+import { substrateLightClientFor } from '../light/substrate-light.ts';
 import { checkSourceCommitments } from '../source-check.ts';
 
 /**
@@ -150,6 +150,7 @@ export class SourceVerifier {
     if (have) {
       this.conns.delete(reg.chainId);
       await have.chain.adapter.close().catch(() => undefined);
+      await have.chain.grandpa?.close?.().catch(() => undefined);
     }
     const r: ChainRegistration = { ...reg, endpoints: [...endpoints] };
     const logger = this.opts.logger.child({ chain: reg.chainId });
@@ -163,11 +164,13 @@ export class SourceVerifier {
       } else if (reg.lightClient === 'grandpa') {
         const blocks = (adapter as Partial<SubstrateAdapter>).grandpa;
         if (!blocks) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve blocks for a GRANDPA light client`);
-        chain = { ...chain, grandpa: new GrandpaLightClient(decodeGrandpaTrustRoot(reg.trustRoot, reg.chainId), blocks, logger.child({ light: 'grandpa' })) };
+        chain = { ...chain, grandpa: substrateLightClientFor(reg, blocks, logger) };
       } else if (reg.lightClient === 'tendermint') {
         chain = { ...chain, comet: cometLightClientFor(r, adapter, { logger }) };
       } else if (reg.lightClient === 'fabric') {
         chain = { ...chain, fabric: fabricLightClientFor(r, adapter, { logger }) };
+      } else if (reg.lightClient === 'eth-sync-committee') {
+        chain = { ...chain, beacon: beaconLightClientFor(r, adapter, { logger }) };
       }
       this.conns.set(reg.chainId, { key, chain });
       return chain;
@@ -178,7 +181,10 @@ export class SourceVerifier {
   }
 
   async close(): Promise<void> {
-    for (const { chain } of this.conns.values()) await chain.adapter.close().catch(() => undefined);
+    for (const { chain } of this.conns.values()) {
+      await chain.adapter.close().catch(() => undefined);
+      await chain.grandpa?.close?.().catch(() => undefined);
+    }
     this.conns.clear();
   }
 }

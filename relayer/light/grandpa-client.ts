@@ -4,7 +4,7 @@ import { QiaoError } from '../../src/errors.ts';
 import { checkAuthoritySet, decodeHeader, grandpaLogs, verifyGrandpaJustification, type AuthoritySet, type AuthorityWeight, type SubstrateHeader } from '../../proofs/substrate/index.ts';
 import { loadRuntime, type SubstrateRuntime } from '../../proofs/substrate/remarks.ts';
 import type { Hex } from '../../src/domain/hex.ts';
-import type { GrandpaTrustRoot } from './grandpa-trust.ts';
+import type { GrandpaAnchor } from './grandpa-trust.ts';
 
 interface PendingChange {
   enactAt: number;
@@ -27,6 +27,24 @@ export interface GrandpaBlockSource {
 /** Reason given for heights that run a runtime governance has not pinned: the lane waits for a re-anchor. */
 export const RUNTIME_NOT_APPROVED = 'runtime_not_approved';
 
+/**
+ * What the relayer asks of a Substrate chain's light client, solo
+ * (`GrandpaLightClient`) or parachain (`ParachainLightClient`): whether a
+ * height is final and which block and state root it is, and the pinned runtime
+ * that decodes the chain's events. `trustedAt` answers `not_final` and
+ * `runtime_not_approved` for heights that wait; any other reason is a refusal.
+ */
+export interface SubstrateLightClient {
+  /** Why the client stopped trusting the chain, or null while it follows it. */
+  readonly halted: { reason: string; detail: string } | null;
+  /** The highest height it vouches for so far. */
+  readonly height: number;
+  trustedAt(height: bigint): Promise<GrandpaTrusted>;
+  runtime(): Promise<SubstrateRuntime>;
+  /** Closes connections the client opened itself (a parachain client's relay endpoints). */
+  close?(): Promise<void>;
+}
+
 /** Verified heights kept to answer for blocks behind the client's head. */
 const KEEP = 4096;
 /** Headers waiting for a justification before the walk gives up (a chain that never justifies). */
@@ -46,7 +64,7 @@ const MAX_UNJUSTIFIED = 4096;
  * `runtime_not_approved` until governance re-anchors with new pins. Like the
  * BFT client it lives in memory and restarts from the registry's trust root.
  */
-export class GrandpaLightClient {
+export class GrandpaLightClient implements SubstrateLightClient {
   private head: { number: number; hash: Hex } | null = null;
   private set: AuthoritySet;
   private pending: PendingChange | null = null;
@@ -58,7 +76,7 @@ export class GrandpaLightClient {
   private loadedRuntime: Promise<SubstrateRuntime> | null = null;
 
   constructor(
-    private readonly trust: GrandpaTrustRoot,
+    private readonly trust: GrandpaAnchor,
     private readonly source: GrandpaBlockSource,
     private readonly logger?: Logger,
   ) {
@@ -82,9 +100,11 @@ export class GrandpaLightClient {
 
   /** The pinned runtime (metadata fetched at the trust block and checked against the pinned hash). */
   runtime(): Promise<SubstrateRuntime> {
+    const pins = this.trust.runtime;
+    if (!pins) return Promise.reject(new RuntimeRefusedError('runtime_unpinned', 'this client anchors a relay chain: its trust root pins no runtime'));
     this.loadedRuntime ??= (async () => {
       const bytes = await this.source.metadataAt(this.trust.hash);
-      const r = await loadRuntime(bytes, this.trust.runtime);
+      const r = await loadRuntime(bytes, pins);
       if (!r.ok) throw new RuntimeRefusedError(r.reason, r.detail);
       return r.runtime;
     })();
@@ -146,7 +166,8 @@ export class GrandpaLightClient {
         if (!d) return;
         pending = d.pending;
         // frame_system deposits this digest in the block that sets new code; the new runtime runs from the next block.
-        if (runtimeChangedAt === null && d.runtimeUpdated) runtimeChangedAt = n + 1;
+        // An unpinned (relay-chain) client reads no events, so its chain's upgrades do not stop it.
+        if (runtimeChangedAt === null && d.runtimeUpdated && this.trust.runtime) runtimeChangedAt = n + 1;
         run.push(header);
         parent = header.hash;
         const enacting = pending !== null && pending.enactAt === n;
@@ -160,7 +181,7 @@ export class GrandpaLightClient {
         this.head = { number: n, hash: header.hash };
         if (runtimeChangedAt !== this.runtimeChangedAt) {
           this.runtimeChangedAt = runtimeChangedAt;
-          this.logger?.warn({ at: (runtimeChangedAt ?? 0) - 1, pinned: this.trust.runtime.specVersion }, 'runtime upgraded: later blocks wait for governance to re-anchor with new runtime pins');
+          this.logger?.warn({ at: (runtimeChangedAt ?? 0) - 1, pinned: this.trust.runtime?.specVersion }, 'runtime upgraded: later blocks wait for governance to re-anchor with new runtime pins');
         }
         if (enacting) {
           const next = checkAuthoritySet({ setId: this.set.setId + 1n, authorities: pending!.next });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Contract, Interface, Wallet } from 'ethers';
+import { Contract, Interface, parseEther, Wallet } from 'ethers';
 import { Keyring } from '@polkadot/keyring';
-import { u8aToHex } from '@polkadot/util';
+import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 import { attestorPortAccount, ecdsaAccountOfKey } from '../../adapters/substrate/multisig.ts';
 import { MessageTree } from '../../src/domain/merkle.ts';
@@ -9,12 +9,14 @@ import { messageId } from '../../src/domain/message.ts';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 import { connectEndpoint, disconnectEndpoint, type SubstrateEndpoint } from '../../adapters/substrate/rpc.ts';
 import { substrateChainId } from '../../adapters/substrate/chain-id.ts';
+import { substrateRecordFile } from '../../adapters/substrate/record.ts';
 import { sendRemark } from '../../adapters/substrate/send.ts';
 import { encodeGrandpaTrustRoot } from '../../relayer/light/grandpa-trust.ts';
 import type { ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
 import { TxSender } from '../../src/evm/signer.ts';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HubKeys } from '../../src/governance/keys.ts';
@@ -168,6 +170,61 @@ describe('Substrate <-> EVM through the GRANDPA light client and the attestors\'
       const head = srv.head();
       await until(async () => srv.head() >= head + 3, { timeoutMs: 30_000, what: 'blocks after the replay' });
       expect(srv.receiver(receiver)!.received).toBe(before + 1);
+    } finally {
+      dp.destroy();
+    }
+  }, 240_000);
+
+  it('EVM -> Substrate past its timeout: the port account\'s cancel marker on the Substrate chain, the EVM source refunds, never delivered', async () => {
+    const dp = makeProvider(dest.url, BigInt(dest.numericId), { pollingMs: 100 });
+    try {
+      const wallet = Wallet.createRandom();
+      await dp.send('anvil_setBalance', [wallet.address, '0x3635C9ADC5DEA00000']);
+      const user = new TxSender(wallet.privateKey, dp);
+      const evmPort = new Contract(dest.port, portIface, dp);
+      const deliverer = t.hub.relayer.ctx.chains.get(C)!.adapter.deliverer;
+      const timeout = BigInt((await dp.getBlock('latest'))!.timestamp) + 3600n;
+      // The Substrate clock is past the timeout BEFORE the message exists: it can never be delivered, only cancelled.
+      srv.advanceTime(Math.max(0, Number((timeout + 60n) * 1000n - srv.timestamp())));
+      await until(async () => (await deliverer.clock!()).time >= timeout, { timeoutMs: 30_000, what: 'the Substrate clock past the timeout' });
+      const value = parseEther('0.2');
+      const fromHeight = srv.head();
+      const data = portIface.encodeFunctionData('sendRefundable', [C, port, receiver, 200_000n, 0n, timeout, new TextEncoder().encode('too late for substrate')]);
+      const r = await user.send({ to: dest.port, data, value });
+      const sent = r.logs.filter((l) => l.address.toLowerCase() === dest.port.toLowerCase()).map((l) => portIface.parseLog(l)!).find((e) => e.name === 'MessageSent')!;
+      const encoded = (sent.args[3] as string).toLowerCase() as Hex;
+      const id = messageId(encoded);
+      const afterSend = await dp.getBalance(wallet.address);
+
+      // ON the EVM source port: the cancel ack (outcome 3) arrived and the escrow went back.
+      await until(async () => Number(await evmPort.getFunction('acks')(id)) === 3, { timeoutMs: 150_000, intervalMs: 500, what: 'cancel ack on the source port' });
+      expect(await dp.getBalance(wallet.address)).toBe(afterSend + value);
+      const refunds = await dp.getLogs({ address: dest.port, topics: [portIface.getEvent('MessageRefunded')!.topicHash, id], fromBlock: 0n, toBlock: 'latest' });
+      expect(refunds).toHaveLength(1);
+      await until(async () => (await status(id)) === 'refunded', { timeoutMs: 60_000, what: 'index shows refunded' });
+      const tl = await t.hub.index.timeline(id);
+      expect(tl.map((x) => x.status)).not.toContain('delivered');
+      const markedAt = Number(tl.find((x) => x.status === 'timed_out')!.height);
+
+      // ON the Substrate chain: Remarked{port, blake2("qiao:cancel:" ++ id)} where the hub says, and no block since the send
+      // remarked the id itself (a delivery); the receiver never saw it.
+      const remarksOfPort = async (n: number) => {
+        const events = (await (await ep.api.at(srv.blockHash(n)!)).query.system!.events!()) as unknown as { event: { section: string; method: string; data: { toHex(): string }[] } }[];
+        return events.filter((x) => x.event.section === 'system' && x.event.method === 'Remarked' && x.event.data[0]!.toHex() === port).map((x) => x.event.data[1]!.toHex());
+      };
+      const marker = blake2AsHex(u8aConcat(new TextEncoder().encode('qiao:cancel:'), hexToU8a(id)), 256);
+      expect(await remarksOfPort(markedAt)).toContain(marker);
+      for (let n = fromHeight; n <= srv.head(); n++) expect(await remarksOfPort(n)).not.toContain(blake2AsHex(id, 256));
+      expect(srv.receiver(receiver)!.ids).not.toContain(id);
+
+      // A later delivery attempt of the same attested item is refused by the deliverer (receipt first).
+      const row = (await t.hub.index.getMessage(id))!;
+      const batch = (await t.hub.index.getBatch(BigInt(row.batchNo!)))!;
+      const again = await deliverer.deliver({ rootType: 1, setId: 1n, batchNo: BigInt(row.batchNo!), root: batch.root, signatures: [], items: [{ id, encoded, proof: MessageTree.of(batch.ids).proof(id) }] });
+      expect(again).toEqual([{ id, status: 'rejected', reason: 'cancelled' }]);
+      expect(await deliverer.receiptOf(id)).toMatchObject({ status: 'cancelled', height: BigInt(markedAt) });
+      // The hub keeps the port's record in its adapters' data folder (what a restart past the lookback window needs).
+      expect(existsSync(substrateRecordFile(join(t.dataDir, 'adapters'), C, port))).toBe(true);
     } finally {
       dp.destroy();
     }

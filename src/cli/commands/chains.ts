@@ -14,7 +14,7 @@ import { printJson, printTable } from '../output.ts';
  * every trust root with a known codec is decoded and checked before anything is sent.
  */
 async function trustRootOf(lightClient: LightClientType, value: string, chainId: string): Promise<`0x${string}`> {
-  const json = lightClient === 'qbft' || lightClient === 'ibft2' || lightClient === 'tendermint';
+  const json = lightClient === 'qbft' || lightClient === 'ibft2' || lightClient === 'tendermint' || lightClient === 'eth-sync-committee' || lightClient === 'grandpa';
   const hex = json && value.trim().startsWith('{') ? (`0x${Buffer.from(value, 'utf8').toString('hex')}` as `0x${string}`) : asHex(value, 'trust-root');
   try {
     if (lightClient === 'qbft' || lightClient === 'ibft2') {
@@ -24,6 +24,15 @@ async function trustRootOf(lightClient: LightClientType, value: string, chainId:
     if (lightClient === 'tendermint') {
       const { decodeCometTrustRoot } = await import('../../../relayer/light/cometbft-trust.ts');
       decodeCometTrustRoot(hex, chainId);
+    }
+    if (lightClient === 'eth-sync-committee') {
+      const { decodeBeaconTrustRoot, encodeBeaconTrustRoot } = await import('../../../relayer/light/beacon-trust.ts');
+      return encodeBeaconTrustRoot(decodeBeaconTrustRoot(hex, chainId));
+    }
+    if (lightClient === 'grandpa') {
+      // A solo chain's {height, hash, setId, authorities, runtime} or a parachain's {relay, paraId, runtime}.
+      const { decodeSubstrateTrustRoot } = await import('../../../relayer/light/grandpa-trust.ts');
+      decodeSubstrateTrustRoot(hex, chainId);
     }
     return hex;
   } catch (cause) {
@@ -61,9 +70,10 @@ export function registerChains(program: Command): void {
     .requiredOption('--rpc <url...>', 'RPC endpoints')
     .option('--family <family>', CHAIN_FAMILIES.join('|'), 'evm')
     .option('--light-client <type>', LIGHT_CLIENT_TYPES.join('|'), 'local-dev')
-    .option('--trust-root <value>', 'light-client trust root: hex bytes, or for qbft/ibft2/tendermint its JSON', '0x')
+    .option('--trust-root <value>', 'light-client trust root: hex bytes, or for qbft/ibft2/tendermint/eth-sync-committee its JSON', '0x')
     .option('--finality-depth <n>', 'blocks below head that count as final', '2')
     .option('--instant-finality', 'a sealed block is final (QBFT/IBFT 2.0, CometBFT)')
+    .option('--beacon-finality', 'blocks are final once the beacon chain finalizes them (proof-of-stake Ethereum, with --light-client eth-sync-committee)')
     .option('--governance-rpc <url>', 'governance chain RPC (default: the running hub of --data-dir)')
     .option('--data-dir <dir>', 'data folder of the hub')
     .option('--json', 'print JSON')
@@ -86,7 +96,7 @@ export function registerChains(program: Command): void {
         port: asHex(o.port, 'port', family === 'evm' ? 20 : undefined),
         lightClient,
         trustRoot: await trustRootOf(lightClient, o.trustRoot as string, chainId),
-        finality: o.instantFinality ? ({ kind: 'instant' } as const) : ({ kind: 'depth', depth } as const),
+        finality: o.beaconFinality ? ({ kind: 'beacon-finalized' } as const) : o.instantFinality ? ({ kind: 'instant' } as const) : ({ kind: 'depth', depth } as const),
         endpoints,
       };
       const g = await governance(o.dataDir as string | undefined, o.governanceRpc as string | undefined);
@@ -123,6 +133,19 @@ export function registerChains(program: Command): void {
       }
     });
   }
+  chains
+    .command('beacon-trust-root')
+    .description('propose an eth-sync-committee trust root from a beacon node (its genesis, config and finalized block root; compare the root with another source before approving)')
+    .requiredOption('--beacon <url>', 'Beacon API endpoint (also recorded as the chain\'s consensus data source)')
+    .option('--json', 'print the trust root JSON instead of its hex')
+    .action(async (o: { beacon: string; json?: boolean }) => {
+      if (!/^https?:\/\//.test(o.beacon)) throw new ValidationError('beacon', `"${o.beacon}" is not an http(s) URL`);
+      const { beaconTrustRootFromNode } = await import('../../../relayer/light/beacon-checkpoint.ts');
+      const { encodeBeaconTrustRoot } = await import('../../../relayer/light/beacon-trust.ts');
+      const trust = await beaconTrustRootFromNode(o.beacon);
+      if (o.json) return printJson(trust);
+      console.log(encodeBeaconTrustRoot(trust));
+    });
   chains
     .command('reanchor <chainId>')
     .description('bring a suspended or frozen chain back to approved with a new light-client trust root (through the council)')

@@ -48,6 +48,8 @@ export interface ChainOptions {
   endowed: Uint8Array[];
   /** addresses of modelled receiver contracts (receiver.ts) */
   receivers?: readonly `0x${string}`[];
+  /** a parachain: no GRANDPA justifications; finalizeTo() follows the relay (parachain.ts) */
+  externalFinality?: boolean;
 }
 
 interface PendingSignal {
@@ -74,8 +76,12 @@ export class Chain {
   finalizedNumber = 0;
   readonly listeners = new Set<ChainListener>();
   private readonly events: Events;
-  readonly faults = { forgeJustification: false, forgeReadProof: false, relabelRemarked: false };
+  readonly faults = { forgeJustification: false, forgeReadProof: false, relabelRemarked: false, forgeParaHead: false };
+  /** Paras::Heads values to write in the next block (setParaHead; a relay chain) */
+  private readonly nextParaHeads = new Map<string, Uint8Array>();
   readonly receivers: ReceiverModels;
+  /** added to the wall clock for Timestamp::Now (advanceTime: a timeout reached without waiting) */
+  private timeOffsetMs = 0;
 
   constructor(
     readonly runtime: Runtime,
@@ -178,6 +184,18 @@ export class Chain {
     this.signal = { forced, keys, delay };
   }
 
+  /** Moves the chain's clock forward: blocks produced from now on carry Timestamp::Now that much later. */
+  advanceTime(ms: number): void {
+    if (!Number.isSafeInteger(ms) || ms < 0) throw new Error('advanceTime: a non-negative number of milliseconds');
+    this.timeOffsetMs += ms;
+  }
+
+  /** Timestamp::Now of a block (ms; 0 where none was set, as FRAME's ValueQuery default). */
+  timestampOf(b: Block): bigint {
+    const raw = b.state.get(KEYS.timestampNow);
+    return raw ? Buffer.from(raw).readBigUInt64LE(0) : 0n;
+  }
+
   upgradeRuntime(specVersion: number): void {
     this.pendingUpgrade = specVersion;
   }
@@ -237,9 +255,15 @@ export class Chain {
 
     state.set(KEYS.number, u32le(number));
     state.set(KEYS.parentHash, parent.hash);
+    // As pallet-timestamp's inherent sets it (no inherent extrinsic here): wall clock plus the test's offset, never going back.
+    const now = BigInt(Date.now() + this.timeOffsetMs);
+    const before = this.timestampOf(parent);
+    state.set(KEYS.timestampNow, u64le(now > before ? now : before + 1n));
     state.set(KEYS.blockHash(u32le(parent.number)), parent.hash);
     if (number > 256) state.delete(KEYS.blockHash(u32le(number - 257)));
     state.set(KEYS.events, encodeEvents(records));
+    for (const [key, head] of this.nextParaHeads) state.set(key, head);
+    this.nextParaHeads.clear();
     state.set(KEYS.eventCount, u32le(records.length));
     const nextSet = this.setFor(number + 1);
     state.set(KEYS.grandpaSetId, u64le(nextSet.setId));
@@ -250,14 +274,24 @@ export class Chain {
     for (const l of this.listeners) l.imported(b);
     for (const tx of dropped) for (const l of this.listeners) l.tx(u8aToHex(tx.hash), 'dropped');
     for (const tx of included) for (const l of this.listeners) l.tx(u8aToHex(tx.hash), { inBlock: b.hashHex });
-    this.finalize(number - this.o.finalityLag);
+    if (!this.o.externalFinality) this.finalize(number - this.o.finalityLag);
     return b;
+  }
+
+  /** A relay chain: Paras::Heads(paraId) = HeadData(header) from the next block on. */
+  setParaHead(key: string, header: Uint8Array): void {
+    this.nextParaHeads.set(key, u8aConcat(compactToU8a(header.length), header));
+  }
+
+  /** A parachain: final up to `target` because a finalized relay block holds it (no justification of its own). */
+  finalizeTo(target: number): void {
+    this.finalize(Math.min(target, this.head.number));
   }
 
   private finalize(target: number): void {
     while (this.finalizedNumber < target) {
       const b = this.blocks[this.finalizedNumber + 1]!;
-      b.justification = makeJustification(this.setFor(b.number), b.hash, b.number, ++this.round);
+      if (!this.o.externalFinality) b.justification = makeJustification(this.setFor(b.number), b.hash, b.number, ++this.round);
       this.finalizedNumber = b.number;
       for (const l of this.listeners) l.finalized(b);
       for (const [tx, at] of this.includedIn) if (at === b) for (const l of this.listeners) l.tx(tx as `0x${string}`, { finalized: b.hashHex });

@@ -4,6 +4,7 @@ import { Chain } from './chain.ts';
 import { keyHex } from './grandpa.ts';
 import { RpcServer } from './rpc.ts';
 import { loadRuntime } from './runtime.ts';
+import { attachParachain, paraHeadIn, parasHeadsKey } from './parachain.ts';
 import type { ReceiverRecord } from './receiver.ts';
 import type { TrieLayout } from './trie.ts';
 
@@ -30,6 +31,8 @@ export interface SubstrateTestServerOptions {
   port?: number;
   /** 32-byte addresses of modelled receiver contracts (contracts.call; see receiver.ts) */
   receivers?: `0x${string}`[];
+  /** a parachain of `relay` (see parachain.ts): no GRANDPA of its own, final when a finalized relay block holds its head; default seed `para-<paraId>` */
+  parachain?: { relay: SubstrateTestServer; paraId: number };
 }
 
 export interface SubstrateTestServer {
@@ -48,7 +51,17 @@ export interface SubstrateTestServer {
   scheduleAuthorityChange(next: { publicKey: `0x${string}`; weight: bigint }[] | 'rotate', delay: number): void;
   forceAuthorityChange(next: 'rotate', delay: number): void;
   upgradeRuntime(specVersion: number): void;
-  faults: { forgeJustification: boolean; forgeReadProof: boolean; relabelRemarked: boolean };
+  /** Moves the chain's clock (Timestamp::Now of blocks produced from now on) forward by `ms`. */
+  advanceTime(ms: number): void;
+  /** Timestamp::Now (ms) of block n (default: the head). */
+  timestamp(n?: number): bigint;
+  faults: { forgeJustification: boolean; forgeReadProof: boolean; relabelRemarked: boolean; forgeParaHead: boolean };
+  /** (relay) Paras::Heads(paraId) = this header from the next block on */
+  setParaHead(paraId: number, header: Uint8Array): void;
+  /** (relay) the para header bytes Paras::Heads(paraId) holds at block `at` (default: the head), or null */
+  paraHead(paraId: number, at?: number): Uint8Array | null;
+  /** calls `listener(n)` for every block n finalized from now on; returns the unsubscribe */
+  onFinalized(listener: (n: number) => void): () => void;
   /** what a modelled receiver contract recorded (null: no receiver at that address) */
   receiver(address: `0x${string}`): ReceiverRecord | null;
   close(): Promise<void>;
@@ -72,16 +85,19 @@ export async function startSubstrateTestServer(o: SubstrateTestServerOptions = {
   await cryptoWaitReady();
   const runtime = loadRuntime();
   const chain = new Chain(runtime, {
-    seed: o.seed ?? 'qiao',
+    seed: o.seed ?? (o.parachain ? `para-${o.parachain.paraId}` : 'qiao'),
     authorities: o.authorities ?? 3,
     finalityLag: o.finalityLag ?? 1,
     layout: o.trieLayout ?? 'v0',
     endowed: Object.values(DEV_ACCOUNTS).map((k) => hexToU8a(k)),
     receivers: o.receivers ?? [],
+    externalFinality: o.parachain !== undefined,
   });
   const chainName = o.chainName ?? 'Qiao Substrate Test';
-  const rpc = new RpcServer({ chain, chainName }, o.port ?? 0);
+  const rpc = new RpcServer({ chain, chainName, parachain: o.parachain !== undefined }, o.port ?? 0);
   const port = await rpc.listening();
+
+  const detach = o.parachain ? attachParachain(chain, o.parachain.relay, o.parachain.paraId) : null;
 
   const blockTime = o.blockTimeMs ?? 500;
   let timer: NodeJS.Timeout | null = null;
@@ -117,9 +133,26 @@ export async function startSubstrateTestServer(o: SubstrateTestServerOptions = {
       chain.scheduleChange(next === 'rotate' ? 'rotate' : next.map((k) => ({ publicKey: Buffer.from(k.publicKey.slice(2), 'hex'), weight: k.weight, secret: null })), delay, false),
     forceAuthorityChange: (next, delay) => chain.scheduleChange(next, delay, true),
     upgradeRuntime: (v) => chain.upgradeRuntime(v),
+    advanceTime: (ms) => chain.advanceTime(ms),
+    timestamp: (n) => {
+      const b = n === undefined ? chain.head : chain.block(n);
+      if (!b) throw new Error(`no block ${n}`);
+      return chain.timestampOf(b);
+    },
     faults: chain.faults,
     receiver: (a) => chain.receivers.record(a),
+    setParaHead: (paraId, header) => chain.setParaHead(parasHeadsKey(paraId), header),
+    paraHead: (paraId, at) => {
+      const b = at === undefined ? chain.head : chain.block(at);
+      return b ? paraHeadIn(b, paraId) : null;
+    },
+    onFinalized: (listener) => {
+      const l = { imported: () => undefined, finalized: (b: { number: number }) => listener(b.number), tx: () => undefined };
+      chain.listeners.add(l);
+      return () => void chain.listeners.delete(l);
+    },
     close: async () => {
+      detach?.();
       if (timer) clearInterval(timer);
       await rpc.close();
     },

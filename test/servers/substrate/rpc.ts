@@ -4,6 +4,7 @@ import { blake2AsU8a, decodeAddress } from '@polkadot/util-crypto';
 import type { Block, Chain, TxStatus } from './chain.ts';
 import { InvalidTransaction } from './extrinsics.ts';
 import { encodeJustification, u32le } from './grandpa.ts';
+import { forgedParaHeadsTrie } from './parachain.ts';
 
 /**
  * Substrate's JSON-RPC over WebSocket, in the shapes a real node returns
@@ -17,6 +18,8 @@ const TRACE = process.env['QIAO_SUBSTRATE_RPC_TRACE'] === '1';
 export interface RpcContext {
   chain: Chain;
   chainName: string;
+  /** a parachain node: no GRANDPA RPC (grandpa_* answer "Method not found", as a collator's do) */
+  parachain?: boolean;
 }
 
 class RpcError extends Error {
@@ -228,7 +231,7 @@ export class RpcServer {
 
   private readProof(b: Block, keys: string[]): string[] {
     const { chain } = this.ctx;
-    const trie = chain.faults.forgeReadProof ? chain.tamperedTrie(b) : b.trie;
+    const trie = (chain.faults.forgeParaHead ? forgedParaHeadsTrie(chain, b, keys) : null) ?? (chain.faults.forgeReadProof ? chain.tamperedTrie(b) : b.trie);
     return trie.proof(keys.map((k) => hexToU8a(k))).map((n) => u8aToHex(n));
   }
 
@@ -242,7 +245,7 @@ export class RpcServer {
     const rt = chain.runtime;
     switch (method) {
       case 'rpc_methods':
-        return { version: 1, methods: RPC_METHODS };
+        return { version: 1, methods: this.ctx.parachain ? RPC_METHODS.filter((m) => !m.startsWith('grandpa_')) : RPC_METHODS };
       case 'system_chain':
         return this.ctx.chainName;
       case 'system_name':
@@ -315,6 +318,7 @@ export class RpcServer {
       case 'state_callAt':
         return this.stateCall(String(params[0]), typeof params[1] === 'string' ? params[1] : '0x', this.at(params[2]));
       case 'grandpa_proveFinality': {
+        if (this.ctx.parachain) throw new RpcError(-32601, `Method not found: ${method}`);
         const n = typeof params[0] === 'string' ? Number.parseInt(params[0], params[0].startsWith('0x') ? 16 : 10) : Number(params[0]);
         const b = chain.block(n);
         if (!b || !b.justification || n > chain.finalizedNumber) return null;
@@ -361,6 +365,7 @@ export class RpcServer {
   }
 
   private subscribe(ws: WebSocket, kind: Sub['kind'], params: Params): string {
+    if (kind === 'justification' && this.ctx.parachain) throw new RpcError(-32601, 'Method not found: grandpa_subscribeJustifications');
     const id = `qiao${(this.nextSub++).toString(16).padStart(12, '0')}`;
     const sub: Sub = { kind };
     if (kind === 'storage') sub.keys = this.keysParam(params[0] ?? []);

@@ -21,6 +21,8 @@ export const KEYS = {
   parentHash: u8aToHex(valueKey('System', 'ParentHash')),
   lastRuntimeUpgrade: u8aToHex(valueKey('System', 'LastRuntimeUpgrade')),
   grandpaSetId: u8aToHex(valueKey('Grandpa', 'CurrentSetId')),
+  /** pallet-timestamp's `Now`: u64 milliseconds, the block's time (what the Substrate deliverer's clock reads) */
+  timestampNow: u8aToHex(valueKey('Timestamp', 'Now')),
   code: u8aToHex(stringToU8a(':code')),
   /** sp_consensus_grandpa::GRANDPA_AUTHORITIES_KEY: VersionedAuthorityList (version 1 ++ Vec<(AuthorityId, u64)>) */
   grandpaAuthorities: u8aToHex(stringToU8a(':grandpa_authorities')),
