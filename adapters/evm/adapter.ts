@@ -15,6 +15,7 @@ import type {
   ObservedMessage,
   PortAttestorState,
   PortClock,
+  PortRegistryLeaf,
   PortRegistryRoot,
   PortTx,
   Receipt,
@@ -286,6 +287,18 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     },
   };
 
+  /** Lane fees (issue 5): only ports deployed since they exist charge them. */
+  const laneFees: Required<Pick<MessageDeliverer, 'laneFee' | 'setLaneFee'>> = {
+    async laneFee(lane: Hex) {
+      const [fee, snapshotNo] = await read<[bigint, bigint]>('laneFees', lane);
+      return { fee, snapshotNo };
+    },
+    async setLaneFee(leaf: PortRegistryLeaf, proof: Hex[]): Promise<PortTx> {
+      return portCall('setLaneFee', [leaf, proof]);
+    },
+  };
+  const chargesFees = () => hasGetter('LEAF_LANE_FEE', 'this port predates lane fees: its lanes stay free');
+
   /** Acknowledgements and timeouts: only ports deployed since they exist have them. */
   const acksAndTimeouts: Required<Pick<MessageDeliverer, 'clock' | 'cancel' | 'ackOf'>> = {
     async clock(): Promise<PortClock> {
@@ -317,6 +330,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   const deliverer: MessageDeliverer = {
     ...((await followsRoots()) ? roots : {}),
     ...((await answers()) ? acksAndTimeouts : {}),
+    ...((await chargesFees()) ? laneFees : {}),
     receiptOf,
     async deliver(batch: DeliveryBatch): Promise<DeliveryOutcome[]> {
       if (!sender) throw new ConfigError('relayerKey', `no relayer key to deliver on ${chainId}`);

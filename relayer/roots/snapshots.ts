@@ -6,6 +6,7 @@ import type { AttestationRow } from '../../src/index/types.ts';
 import type { SnapshotSource } from '../attestor/attestor.ts';
 import type { ConnectedChain, StageContext } from '../context.ts';
 import { isMissingFunction } from './missing-function.ts';
+import { LaneFeePusher } from './lane-fees.ts';
 import { signaturesForPort } from './signatures.ts';
 
 export interface SnapshotSettings {
@@ -36,12 +37,16 @@ export class SnapshotPipeline {
   private probed = false;
   /** The snapshot number each connected port was last brought to (per connection). */
   private readonly delivered = new WeakMap<ConnectedChain, bigint>();
+  /** Lane fees ride on the snapshots: set at each source port once the port holds the snapshot. */
+  private readonly laneFees: LaneFeePusher;
 
   constructor(
     private readonly ctx: StageContext,
     private readonly log: SnapshotLogClient,
     private readonly settings: SnapshotSettings,
-  ) {}
+  ) {
+    this.laneFees = new LaneFeePusher(ctx, settings.source);
+  }
 
   /** The highest final governance block whose registries were compared with the latest snapshot (-1 before the first). */
   get checkedThrough(): bigint {
@@ -69,6 +74,7 @@ export class SnapshotPipeline {
     if (!latest) return;
     const rows = await this.attest(latest);
     await this.deliver(latest, rows);
+    await this.laneFees.push(latest);
   }
 
   private async commitIfChanged(): Promise<void> {

@@ -10,6 +10,10 @@ import type { Job } from '../queue/types.ts';
 import { signaturesForPort, type SignedBy } from '../roots/signatures.ts';
 import { ackTarget, queueAcks } from './ack.ts';
 import type { ConnectedChain } from '../context.ts';
+import { laneFeeGuard, LANE_FEE_WAIT } from '../fees.ts';
+
+/** How soon a deliver job whose lanes are held by their fee looks at the price again. */
+const LANE_FEE_RECHECK_MS = 3000;
 
 /**
  * Port errors that no retry can fix. WrongSetId is not among them: the port may
@@ -51,8 +55,17 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
   if (!chain) throw new NotReadyError(`destination ${dstChain} is not connected`, 5000);
   const batch = await ctx.index.getBatch(batchNo);
   if (!batch || batch.status !== 'attested') throw new NotReadyError(`batch ${bn} is not attested yet`, 1000);
-  const rows = (await ctx.index.getMessages(batch.ids)).filter((r) => r.dstChain === dstChain && r.status === 'attested');
-  if (rows.length === 0) return;
+  const forDst = (await ctx.index.getMessages(batch.ids)).filter((r) => r.dstChain === dstChain);
+  const fees = laneFeeGuard(ctx);
+  fees.forget(forDst.filter((r) => r.status !== 'attested').map((r) => r.id));
+  const attested = forDst.filter((r) => r.status === 'attested');
+  // Lanes whose fee no longer covers the destination's gas wait (still attested); the rest goes now.
+  const rows = await fees.deliverable(chain, attested);
+  const heldBack = attested.length - rows.length;
+  if (rows.length === 0) {
+    if (heldBack > 0) throw new NotReadyError(`${LANE_FEE_WAIT}: ${heldBack} message(s) of batch ${bn} for ${dstChain} wait for their lane fee to cover the gas price`, LANE_FEE_RECHECK_MS);
+    return;
+  }
   // Acks first: they close messages already delivered elsewhere (DESIGN.md step 6).
   rows.sort((a, b) => Number(ackTarget(b.message) !== null) - Number(ackTarget(a.message) !== null));
   const signed = await signaturesFor(ctx, chain, batchNo);
@@ -67,6 +80,7 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
   const results = await Promise.allSettled(chunks.map((items) => deliverChunk(ctx, chain, { setId: signed.setId, batchNo, root: batch.root, signatures: signed.signatures }, items, byId)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+  if (heldBack > 0) throw new NotReadyError(`${LANE_FEE_WAIT}: ${heldBack} message(s) of batch ${bn} for ${dstChain} wait for their lane fee to cover the gas price`, LANE_FEE_RECHECK_MS);
 }
 
 async function deliverChunk(
@@ -93,6 +107,9 @@ async function deliverChunk(
   // One index write per (outcome, transaction): a chunk's deliveries share one transaction, so this is one or two writes, not one per message.
   const groups = new Map<string, { ids: Hex[]; evidence: TransitionEvidence; to: 'delivered' | 'failed' }>();
   for (const o of outcomes) {
+    // A cancel marker is the timeout stage's to record (`timed_out`, with the marker's transaction): a delivery that
+    // raced it records nothing, or the timeline would differ with the order in which the two stages ran.
+    if (o.status === 'rejected' && o.reason === 'cancelled') continue;
     const key = o.status === 'rejected' ? `r|${o.reason}` : `${o.status}|${o.txHash}|${o.height}|${o.status === 'failed' ? o.reason : ''}`;
     let g = groups.get(key);
     if (!g) {

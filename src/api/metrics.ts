@@ -16,6 +16,42 @@ export interface MetricsOptions {
   pollMs?: number;
   /** Node process metrics (CPU, memory, event loop lag) with the `qiao_process_` prefix. */
   processMetrics?: boolean;
+  /**
+   * The relayer's connected chains (chain id → ConnectedChain): their light
+   * clients give `qiao_light_client_height` and `qiao_light_client_trust_expiry_seconds`.
+   */
+  connections?: () => Iterable<readonly [string, object]>;
+  /** Lanes the relayer holds because their fee no longer covers the destination's gas (relayer/fees.ts). */
+  laneFeeHolds?: () => readonly { srcChain: string; dstChain: string; waiting: number }[];
+  /** The clock trust expiry is counted from (ms since the epoch). */
+  now?: () => number;
+}
+
+/**
+ * What the metrics read of a light client: every client has a height; those
+ * with a trusting period (CometBFT, the beacon sync committee) say, in unix
+ * seconds, when they can no longer advance without a new trust root.
+ */
+export interface LightClientView {
+  readonly height?: bigint | number;
+  trustExpiresAt?(): number | null;
+}
+
+function isLightClient(v: unknown): v is LightClientView {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as { height?: unknown; trustExpiresAt?: unknown };
+  return typeof o.height === 'bigint' || typeof o.height === 'number' || typeof o.trustExpiresAt === 'function';
+}
+
+/**
+ * The light clients a connected chain holds, whatever field holds them (one
+ * per family: `light`, `grandpa`, `comet`, `fabric`, ...), so a new family's
+ * client is measured without touching this file.
+ */
+export function lightClientsOf(conn: object): LightClientView[] {
+  return Object.entries(conn)
+    .filter(([k, v]) => k !== 'registration' && k !== 'adapter' && isLightClient(v))
+    .map(([, v]) => v as LightClientView);
 }
 
 /** `proof_invalid:endpoint 1 ...` → `proof_invalid`: a bounded label set, never free text. */
@@ -93,6 +129,55 @@ export class HubMetrics {
         this.set((await health()).governance ? 1 : 0);
       },
     });
+    const connections = opts.connections;
+    const now = opts.now ?? Date.now;
+    if (connections) {
+      new Gauge({
+        name: 'qiao_light_client_height',
+        help: "The highest header a chain's light client has verified (local-dev chains have no light client).",
+        labelNames: ['chain'] as const,
+        registers: [reg],
+        collect() {
+          this.reset();
+          for (const [chain, conn] of connections()) {
+            const lc = lightClientsOf(conn).find((c) => c.height !== undefined);
+            if (lc) this.set({ chain }, Number(lc.height));
+          }
+        },
+      });
+      new Gauge({
+        name: 'qiao_light_client_trust_expiry_seconds',
+        help: "Seconds until a chain's light client can no longer advance without a new trust root (negative: expired; governance must re-anchor). Chains whose client has no trusting period are left out.",
+        labelNames: ['chain'] as const,
+        registers: [reg],
+        collect() {
+          this.reset();
+          const nowSeconds = now() / 1000;
+          for (const [chain, conn] of connections()) {
+            for (const lc of lightClientsOf(conn)) {
+              const at = lc.trustExpiresAt?.();
+              if (typeof at === 'number' && Number.isFinite(at)) {
+                this.set({ chain }, Math.round(at - nowSeconds));
+                break;
+              }
+            }
+          }
+        },
+      });
+    }
+    const holds = opts.laneFeeHolds;
+    if (holds) {
+      new Gauge({
+        name: 'qiao_lane_fee_blocked',
+        help: 'Messages waiting on a lane whose fee no longer covers the destination gas price (this process).',
+        labelNames: ['src_chain', 'dst_chain'] as const,
+        registers: [reg],
+        collect() {
+          this.reset();
+          for (const h of holds()) this.set({ src_chain: h.srcChain, dst_chain: h.dstChain }, h.waiting);
+        },
+      });
+    }
     const lanes = () => index.laneSummaries();
     new Gauge({
       name: 'qiao_lane_messages',
@@ -185,7 +270,7 @@ export class HubMetrics {
         paths: {
           '/metrics': {
             GET: {
-              summary: 'Prometheus metrics: queue depth per stage, head lag and status per chain, messages and nonce gaps per lane, delivery latency histogram, failures by reason.',
+              summary: 'Prometheus metrics: queue depth per stage, head lag and status per chain, light-client height and trust expiry per chain, messages and nonce gaps per lane, delivery latency histogram, failures by reason.',
               responses: { '200': { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
             },
           },

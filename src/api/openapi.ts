@@ -121,7 +121,18 @@ const COMPONENTS = {
     },
     Message: message,
     Transition: { type: 'object', properties: { ...transitionBase, proof: { description: 'The evidence stored for this step (heights, roots, signatures, hashes).' } } },
-    MessageDetail: { allOf: [ref('Message'), { type: 'object', properties: { timeline: { type: 'array', items: ref('Transition') } } }] },
+    MessageDetail: {
+      allOf: [
+        ref('Message'),
+        {
+          type: 'object',
+          properties: {
+            timeline: { type: 'array', items: ref('Transition') },
+            waiting: { type: 'string', enum: ['lane_fee_below_gas_price'], description: 'Present while an `attested` message waits without a new status: its lane fee no longer covers the destination gas price, and the relayer holds it until governance raises the fee or the price falls.' },
+          },
+        },
+      ],
+    },
     TransitionEvent: {
       type: 'object',
       properties: { ...transitionBase, srcChain: str, dstChain: str, sender: str, receiver: str, nonce: str },

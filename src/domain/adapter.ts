@@ -160,6 +160,20 @@ export interface MessageDeliverer {
   clock?(): Promise<PortClock>;
   cancel?(r: CancelRequest): Promise<PortTx>;
   ackOf?(id: Hex): Promise<AckState>;
+  /** Ports that charge lane fees (issue 5): a lane's fee now (lane = keccak256(dstChain)), and setting it from a registry snapshot leaf. */
+  laneFee?(lane: Hex): Promise<{ fee: bigint; snapshotNo: bigint }>;
+  setLaneFee?(leaf: PortRegistryLeaf, proof: Hex[]): Promise<PortTx>;
+}
+
+/** A registry snapshot leaf as ports check it (src/registries/snapshot/leaves.ts). */
+export interface PortRegistryLeaf {
+  kind: number;
+  key: Hex;
+  a: Hex;
+  b: Hex;
+  status: number;
+  validUntil: bigint;
+  data: Hex;
 }
 
 export interface ChainAdapter {

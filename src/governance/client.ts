@@ -13,7 +13,12 @@ export interface GovernanceAddresses {
   chainRegistry: string;
   attestorSet: string;
   messageLog: string;
+  /** Lane fees (src/governance/lane-fees.ts); absent on a governance chain set up before them, until the hub's next start. */
+  laneFeeRegistry?: string;
 }
+
+/** The contracts this client reads and hands over (lane fees have their own client). */
+type CoreContract = 'chainRegistry' | 'attestorSet' | 'messageLog';
 
 export { CHAIN_ACTIONS, type ChainAction } from '../domain/chain.ts';
 
@@ -162,14 +167,14 @@ export class GovernanceClient {
   // --------------------------------------------------------------- governors
 
   /** The governor of each contract (the council, or a key in data folders from before the council). */
-  async governors(): Promise<Record<keyof GovernanceAddresses, string>> {
+  async governors(): Promise<Record<CoreContract, string>> {
     const read = (c: Contract) => c.getFunction('governor')() as Promise<string>;
     const [chainRegistry, attestorSet, messageLog] = await Promise.all([read(this.registry), read(this.attestorSet), read(this.messageLog)]);
     return { chainRegistry, attestorSet, messageLog };
   }
 
   /** Hands one contract over to a new governor (e.g. a council). */
-  async setGovernor(path: GovernPath, contract: keyof GovernanceAddresses, next: string): Promise<GovernResult> {
+  async setGovernor(path: GovernPath, contract: CoreContract, next: string): Promise<GovernResult> {
     const [c, iface] = {
       chainRegistry: [this.registry, this.interfaces.registry],
       attestorSet: [this.attestorSet, this.interfaces.attestorSet],

@@ -10,7 +10,7 @@ import { DEFAULT_EMERGENCY_SIGNATURES, selectorOf } from './council.ts';
 import { directGovernance } from './govern.ts';
 
 /** Every contract of the governance chain. */
-export type GovernanceContracts = GovernanceAddresses & RegistryAddresses & { council: string };
+export type GovernanceContracts = GovernanceAddresses & RegistryAddresses & { council: string; laneFeeRegistry: string };
 
 /** What a data folder may hold: folders from before the council lack it and the registries. */
 export type SavedContracts = GovernanceAddresses & Partial<RegistryAddresses> & { council?: string };
@@ -49,15 +49,19 @@ const CONTRACT_NAMES: Record<keyof GovernanceContracts, keyof GovernanceArtifact
   identityRegistry: 'IdentityRegistry',
   issuerRegistry: 'IssuerRegistry',
   creditRegistry: 'CreditRegistry',
+  laneFeeRegistry: 'LaneFeeRegistry',
 };
 
 /** Every governance-chain contract with its interface: to decode proposals and the errors their targets raise. */
 export function governedContracts(contracts: GovernanceContracts, artifacts: GovernanceArtifacts & RegistryArtifacts): GovernedContract[] {
-  return (Object.keys(CONTRACT_NAMES) as (keyof GovernanceContracts)[]).map((k) => ({
-    name: CONTRACT_NAMES[k],
-    address: contracts[k],
-    iface: new Interface(artifacts[CONTRACT_NAMES[k]].abi as never),
-  }));
+  // A data folder opened before its hub deployed the lane fees lacks that one address.
+  return (Object.keys(CONTRACT_NAMES) as (keyof GovernanceContracts)[])
+    .filter((k) => contracts[k] !== undefined)
+    .map((k) => ({
+      name: CONTRACT_NAMES[k],
+      address: contracts[k],
+      iface: new Interface(artifacts[CONTRACT_NAMES[k]].abi as never),
+    }));
 }
 
 async function deployContract(deployer: TxSender, artifact: { abi: unknown[]; bytecode: string }, args: unknown[]): Promise<string> {
@@ -98,7 +102,8 @@ export async function deployGovernance(deployer: TxSender, artifacts: Artifacts,
   // The attestation domain names the MessageLog; the deployer may tell the AttestorSet once.
   await call(deployer, attestorSet, artifacts.AttestorSet.abi, 'setMessageLog', [messageLog]);
   const registries = await deployRegistries(deployer, council, artifacts.registries);
-  return { council, chainRegistry, attestorSet, messageLog, ...registries };
+  const laneFeeRegistry = await deployContract(deployer, artifacts.LaneFeeRegistry, [council]);
+  return { council, chainRegistry, attestorSet, messageLog, ...registries, laneFeeRegistry };
 }
 
 /**
@@ -126,6 +131,12 @@ export async function ensureGovernance(
     c = { ...c, ...(await deployRegistries(deployer, council, artifacts.registries)) };
     await save(c);
     logger?.info({ identityRegistry: c.identityRegistry, issuerRegistry: c.issuerRegistry, creditRegistry: c.creditRegistry }, 'registries deployed');
+  }
+  // Deployed last on a first start, so also the one a governance chain killed early may have lost.
+  if (!c.laneFeeRegistry || (await deployer.provider.getCode(c.laneFeeRegistry)) === '0x') {
+    c = { ...c, laneFeeRegistry: await deployContract(deployer, artifacts.LaneFeeRegistry, [council]) };
+    await save(c);
+    logger?.info({ laneFeeRegistry: c.laneFeeRegistry }, 'lane fee registry deployed');
   }
   const gov = new GovernanceClient(deployer.provider, (await deployer.provider.getNetwork()).chainId, c, artifacts);
   const direct = directGovernance(deployer);

@@ -9,6 +9,7 @@ import { Attestor } from '../../relayer/attestor/attestor.ts';
 import { SignedRootRecord } from '../../relayer/attestor/record.ts';
 import { createQueueBackend } from '../../relayer/queue/index.ts';
 import type { QueueBackend } from '../../relayer/queue/types.ts';
+import { laneFeeGuard } from '../../relayer/fees.ts';
 import { Relayer } from '../../relayer/relayer.ts';
 import { attestationsPlugin } from '../api/attestations.ts';
 import { paymentsPlugin } from '../api/payments.ts';
@@ -371,7 +372,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     };
     // Every registry read through the API is audited, in the index's database.
     const audit = await AuditLog.open(index.database, { logger });
-    const metrics = new HubMetrics({ index, health, logger: logger.child({ component: 'metrics' }) });
+    const metrics = new HubMetrics({ index, health, logger: logger.child({ component: 'metrics' }), laneFeeHolds: () => laneFeeGuard(relayer.ctx).holds() });
     await metrics.start();
     cleanups.push(() => metrics.stop());
     const proofDeps = registryProofDeps({
@@ -403,7 +404,9 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
           ]
         : []),
     ];
-    const api = await startApi({ index, health, logger: logger.child({ component: 'api' }), plugins }, { host: config.api.host, port: config.api.port });
+    // Held lanes live in the relayer of this process (the one restartRelayer() may replace): read through the variable.
+    const waitingOf = (id: Hex) => laneFeeGuard(relayer.ctx).waiting(id);
+    const api = await startApi({ index, health, logger: logger.child({ component: 'api' }), plugins, waitingOf }, { host: config.api.host, port: config.api.port });
     cleanups.push(() => api.close());
     state.apiUrl = api.url;
     state.governanceUrl = govUrl;

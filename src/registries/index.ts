@@ -1,5 +1,6 @@
 import type { JsonRpcProvider } from 'ethers';
 import type { Hex } from '../domain/hex.ts';
+import { LaneFeeClient, type LaneFee } from '../governance/lane-fees.ts';
 import type { RegistryArtifacts } from './artifacts.ts';
 import { CreditClient } from './credit.ts';
 import { IdentityClient } from './identity.ts';
@@ -26,6 +27,8 @@ export class Registries {
   readonly identity: IdentityClient;
   readonly issuers: IssuerClient;
   readonly credit: CreditClient;
+  /** null when the governance chain has no lane fee registry (yet). */
+  readonly laneFees: LaneFeeClient | null;
 
   constructor(
     readonly provider: JsonRpcProvider,
@@ -37,6 +40,7 @@ export class Registries {
       this.identity.contract.getFunction('didOf')(hash, { blockTag: tag }) as Promise<string>,
     );
     this.credit = new CreditClient(provider, addresses.creditRegistry, artifacts.CreditRegistry);
+    this.laneFees = addresses.laneFeeRegistry ? new LaneFeeClient(provider, addresses.laneFeeRegistry) : null;
   }
 
   /** Number and timestamp of a block; named tags resolve to the block they name now. */
@@ -54,6 +58,10 @@ export class Registries {
 
   listAttestations(blockTag: bigint | number): Promise<CreditAttestation[]> {
     return this.credit.list(blockTag);
+  }
+
+  listLaneFees(blockTag: bigint | number): Promise<LaneFee[]> {
+    return this.laneFees ? this.laneFees.list(blockTag) : Promise.resolve([]);
   }
 }
 

@@ -102,4 +102,6 @@ export interface RegistryAddresses {
   identityRegistry: string;
   issuerRegistry: string;
   creditRegistry: string;
+  /** Lane fees (LaneFeeRegistry): leaves of the same snapshot tree; without it a snapshot has none. */
+  laneFeeRegistry?: string;
 }

@@ -112,6 +112,22 @@ contract QiaoPort {
     /// Refunds whose transfer the sender refused: claimable with claimRefund.
     mapping(address => uint256) public claimable;
 
+    /// Lane fees (issue 5): set by the council on the governance chain
+    /// (LaneFeeRegistry), carried here as registry snapshot leaves of kind
+    /// LEAF_LANE_FEE. The port takes only `fee`; maxDstGasPrice is the relayer's.
+    struct LaneFee {
+        uint128 fee;
+        /// The registry snapshot the fee was proven against: a fee is only ever replaced from a newer one.
+        uint64 snapshotNo;
+    }
+    /// keccak256(dstChain) (the laneNonce key) => fee in wei of this chain's native token per message.
+    mapping(bytes32 => LaneFee) public laneFees;
+    /// Fees taken and not yet withdrawn; kept apart from escrows, which belong to senders.
+    uint256 public feesAccrued;
+    /// Registry leaf kind of a lane fee: key = keccak256(abi.encode(a, b)), a = keccak256(srcChain),
+    /// b = keccak256(dstChain), status 1, data = bytes32(fee << 128 | maxDstGasPrice).
+    uint8 public constant LEAF_LANE_FEE = 4;
+
     uint8 public constant REGISTRY_OK = 0;
     uint8 public constant REGISTRY_NO_ROOT = 1;
     uint8 public constant REGISTRY_TOO_OLD = 2;
@@ -131,6 +147,8 @@ contract QiaoPort {
     event MessageRefunded(bytes32 indexed id, address indexed sender, uint256 value, bool paid);
     event EscrowSettled(bytes32 indexed id, uint256 value);
     event RefundClaimed(address indexed sender, uint256 value);
+    event LaneFeeSet(bytes32 indexed lane, uint256 fee, uint256 maxDstGasPrice, uint64 snapshotNo);
+    event FeesWithdrawn(address indexed to, uint256 value);
 
     error WrongChainName(string expected);
     error PayloadTooLarge(uint256 size);
@@ -162,6 +180,10 @@ contract QiaoPort {
     error AckNotExpected(bytes32 id, uint8 current, uint8 outcome);
     error NothingToClaim();
     error TransferFailed();
+    error InsufficientFee(string dstChain, uint256 required, uint256 paid);
+    error NotLaneFeeLeaf(uint8 kind);
+    error WrongSourceChain(bytes32 srcChainHash);
+    error LeafNotAccepted(uint8 code);
 
     // Codes of MessageRejected in batch delivery, one per error above.
     uint8 public constant REJECT_NOT_IN_BATCH = 1;
@@ -210,14 +232,18 @@ contract QiaoPort {
         uint64 timeoutHeight,
         uint64 timeoutUnixSeconds,
         bytes calldata payload
-    ) external returns (bytes32 id) {
+    ) external payable returns (bytes32 id) {
+        _requireFee(dstChain, msg.value);
+        // Everything paid is the fee: paying more than the lane asks is a tip, not escrow.
+        if (msg.value != 0) feesAccrued += msg.value;
         id = _send(msg.sender, dstChain, dstPort, receiver, gasLimit, timeoutHeight, timeoutUnixSeconds, payload);
         if (timeoutHeight != 0 || timeoutUnixSeconds != 0) ackPeer[id] = _peer(dstChain, dstPort);
     }
 
-    /// Like send, and holds msg.value until the outcome comes back: returned to the
-    /// sender on an attested cancel from the destination port, kept once delivered.
-    /// Needs a timeout (without one nothing could ever be refunded).
+    /// Like send, and holds msg.value (less the lane fee, which is never refunded)
+    /// until the outcome comes back: returned to the sender on an attested cancel
+    /// from the destination port, kept once delivered. Needs a timeout (without one
+    /// nothing could ever be refunded).
     function sendRefundable(
         string calldata dstChain,
         bytes calldata dstPort,
@@ -228,10 +254,25 @@ contract QiaoPort {
         bytes calldata payload
     ) external payable returns (bytes32 id) {
         if (timeoutHeight == 0 && timeoutUnixSeconds == 0) revert NeedsTimeout();
-        if (msg.value > type(uint96).max) revert ValueTooLarge(msg.value);
+        uint256 fee = _requireFee(dstChain, msg.value);
+        if (fee != 0) feesAccrued += fee;
+        uint256 escrowed = msg.value - fee;
+        if (escrowed > type(uint96).max) revert ValueTooLarge(escrowed);
         id = _send(msg.sender, dstChain, dstPort, receiver, gasLimit, timeoutHeight, timeoutUnixSeconds, payload);
         ackPeer[id] = _peer(dstChain, dstPort);
-        escrows[id] = Escrow(msg.sender, uint96(msg.value));
+        escrows[id] = Escrow(msg.sender, uint96(escrowed));
+    }
+
+    /// Refuses a send that pays less than its lane's fee. Acks (_sendAck) never
+    /// pass here: the port pays no fee to itself.
+    function _requireFee(string calldata dstChain, uint256 paid) private view returns (uint256 fee) {
+        fee = laneFees[keccak256(bytes(dstChain))].fee;
+        if (paid < fee) revert InsufficientFee(dstChain, fee, paid);
+    }
+
+    /// The fee a send to `dstChain` must pay now (0 = free).
+    function laneFee(string calldata dstChain) external view returns (uint256) {
+        return laneFees[keccak256(bytes(dstChain))].fee;
     }
 
     function _peer(string memory chain, bytes memory port_) private pure returns (bytes32) {
@@ -330,6 +371,24 @@ contract QiaoPort {
 
     function registryRootInfo() external view returns (uint64 snapshotNo, bytes32 treeRoot, uint64 takenAt) {
         return (registrySnapshotNo, registryTreeRoot, registryTakenAt);
+    }
+
+    /// Takes a lane fee from the latest accepted registry snapshot. Anyone may call
+    /// it (the hub does after each snapshot): the leaf must be a lane fee of this
+    /// chain as source, included in the latest snapshot, which must not be too old.
+    /// The port keeps only the latest snapshot, so a leaf of an older one is refused
+    /// and a fee is never replaced by an older decision.
+    function setLaneFee(RegistryLeaf calldata leaf, bytes32[] calldata proof) external {
+        if (leaf.kind != LEAF_LANE_FEE || leaf.status != 1 || leaf.key != keccak256(abi.encode(leaf.a, leaf.b))) revert NotLaneFeeLeaf(leaf.kind);
+        if (leaf.a != chainNameHash) revert WrongSourceChain(leaf.a);
+        uint8 code = checkRegistryLeaf(leaf, proof);
+        if (code != REGISTRY_OK) revert LeafNotAccepted(code);
+        LaneFee storage f = laneFees[leaf.b];
+        if (registrySnapshotNo < f.snapshotNo) revert StaleSnapshot(f.snapshotNo, registrySnapshotNo);
+        uint256 packed = uint256(leaf.data);
+        f.fee = uint128(packed >> 128);
+        f.snapshotNo = registrySnapshotNo;
+        emit LaneFeeSet(leaf.b, packed >> 128, uint128(packed), registrySnapshotNo);
     }
 
     function _requireAttested(uint8 rootType, uint64 setId_, uint64 batchNo, bytes32 root, bytes[] calldata signatures) private view {
@@ -525,6 +584,18 @@ contract QiaoPort {
     function setRotationGraceSeconds(uint64 seconds_) external onlyAdmin {
         rotationGraceSeconds = seconds_;
         emit SettingChanged("rotationGraceSeconds", seconds_);
+    }
+
+    /// Pays the fees taken so far to `to`. The port's admin withdraws (the hub's key
+    /// for ports it deployed, else the chain's operator, who settles with whoever
+    /// relays): the governance chain cannot call a member chain's port itself.
+    function withdrawFees(address payable to) external onlyAdmin {
+        uint256 v = feesAccrued;
+        if (v == 0) revert NothingToClaim();
+        feesAccrued = 0;
+        (bool ok, ) = to.call{value: v}("");
+        if (!ok) revert TransferFailed();
+        emit FeesWithdrawn(to, v);
     }
 
     function setMaxRegistryAge(uint64 seconds_) external onlyAdmin {

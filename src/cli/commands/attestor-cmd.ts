@@ -66,11 +66,12 @@ function sourceRpcs(pairs: readonly string[], chainId: (v: string, field: string
   return out;
 }
 
-function registryAddresses(ethers: Pick<Ethers, 'getAddress'>, v: string): { identityRegistry: string; issuerRegistry: string; creditRegistry: string } {
+function registryAddresses(ethers: Pick<Ethers, 'getAddress'>, v: string): { identityRegistry: string; issuerRegistry: string; creditRegistry: string; laneFeeRegistry?: string } {
   const parts = v.split(',').map((p) => p.trim());
-  if (parts.length !== 3) throw new ValidationError('registries', 'must be three addresses: identity,issuer,credit');
-  const [identityRegistry, issuerRegistry, creditRegistry] = parts.map((p) => address(ethers, p, 'registries')) as [string, string, string];
-  return { identityRegistry, issuerRegistry, creditRegistry };
+  // The lane fee registry's leaves are in the same tree: an attestor without it recomputes another root once a fee is set.
+  if (parts.length !== 3 && parts.length !== 4) throw new ValidationError('registries', 'must be three or four addresses: identity,issuer,credit[,laneFees]');
+  const [identityRegistry, issuerRegistry, creditRegistry, laneFeeRegistry] = parts.map((p) => address(ethers, p, 'registries')) as [string, string, string, string | undefined];
+  return { identityRegistry, issuerRegistry, creditRegistry, ...(laneFeeRegistry ? { laneFeeRegistry } : {}) };
 }
 
 export function registerAttestor(program: Command): void {

@@ -44,7 +44,11 @@ async function proveFromChain(did: string, o: ProveOpts, schemaId: Hex | undefin
     const no = o.snapshot === undefined ? undefined : snapshotNumber(o.snapshot);
     const s = no === undefined ? await log.latest() : await log.snapshot(no);
     if (!s) throw new ValidationError('snapshot', no === undefined ? 'no registry snapshot has been committed yet' : `snapshot ${no} is not committed`);
-    const registries = new Registries(g.client.provider, { identityRegistry: c.identityRegistry, issuerRegistry: c.issuerRegistry, creditRegistry: c.creditRegistry }, await registryArtifacts());
+    const registries = new Registries(
+      g.client.provider,
+      { identityRegistry: c.identityRegistry, issuerRegistry: c.issuerRegistry, creditRegistry: c.creditRegistry, ...(c.laneFeeRegistry ? { laneFeeRegistry: c.laneFeeRegistry } : {}) },
+      await registryArtifacts(),
+    );
     const snap = await buildRegistrySnapshot(registries, s.sourceBlock);
     assertMatchesCommitted(s, snap);
     return registryProof(snap, did, { snapshotNo: s.snapshotNo, ...(schemaId ? { schemaId } : {}) });

@@ -8,6 +8,7 @@ import {
   accreditationLeaf,
   attestationLeaf,
   identityLeaf,
+  laneFeeLeaf,
   leafTuple,
   type AccreditationStatusName,
   type AttestationStatusName,
@@ -46,6 +47,14 @@ export interface SnapshotAttestation {
   validUntil: bigint;
 }
 
+/** A lane's fee as governance set it (LaneFeeRegistry); see laneFeeLeaf. */
+export interface SnapshotLaneFee {
+  srcChain: string;
+  dstChain: string;
+  fee: bigint;
+  maxDstGasPrice: bigint;
+}
+
 /**
  * What the builder reads. Statuses are those of the registry views executed AT the
  * given block (an eth_call at that height runs with its timestamp), so they hold at
@@ -56,6 +65,11 @@ export interface SnapshotReader {
   listIdentities(blockNumber: bigint): Promise<SnapshotIdentity[]>;
   listAccreditations(blockNumber: bigint): Promise<SnapshotAccreditation[]>;
   listAttestations(blockNumber: bigint): Promise<SnapshotAttestation[]>;
+  /**
+   * Lane fees (issue 5). A reader without them builds the tree it built before
+   * lane fees existed; with none set, the root is the same either way.
+   */
+  listLaneFees?(blockNumber: bigint): Promise<SnapshotLaneFee[]>;
 }
 
 export interface LeafProof {
@@ -85,12 +99,13 @@ export function attestedRegistryRoot(treeRoot: Hex, takenAt: bigint): Hex {
 /** Reads the three registries at one block and builds the snapshot tree. */
 export async function buildRegistrySnapshot(reader: SnapshotReader, blockTag: SnapshotBlockTag = 'latest'): Promise<RegistrySnapshot> {
   const block = await reader.block(blockTag);
-  const [identities, accreditations, attestations] = await Promise.all([
+  const [identities, accreditations, attestations, laneFees] = await Promise.all([
     reader.listIdentities(block.number),
     reader.listAccreditations(block.number),
     reader.listAttestations(block.number),
+    reader.listLaneFees ? reader.listLaneFees(block.number) : [],
   ]);
-  return snapshotOf({ blockNumber: block.number, takenAt: block.timestamp, identities, accreditations, attestations });
+  return snapshotOf({ blockNumber: block.number, takenAt: block.timestamp, identities, accreditations, attestations, laneFees });
 }
 
 /** The pure part of the builder: same registry content and block, same root (attestors rely on it). */
@@ -100,8 +115,14 @@ export function snapshotOf(x: {
   identities: readonly SnapshotIdentity[];
   accreditations: readonly SnapshotAccreditation[];
   attestations: readonly SnapshotAttestation[];
+  laneFees?: readonly SnapshotLaneFee[];
 }): RegistrySnapshot {
-  const leaves = [...x.identities.map(identityLeaf), ...x.accreditations.map(accreditationLeaf), ...x.attestations.map(attestationLeaf)];
+  const leaves = [
+    ...x.identities.map(identityLeaf),
+    ...x.accreditations.map(accreditationLeaf),
+    ...x.attestations.map(attestationLeaf),
+    ...(x.laneFees ?? []).map(laneFeeLeaf),
+  ];
   const index = new Map<string, number>();
   leaves.forEach((l, i) => {
     const id = `${l.kind}:${l.key}`;
@@ -130,5 +151,5 @@ export function snapshotOf(x: {
 }
 
 function kindLabel(kind: number): string {
-  return kind === LEAF_KIND.identity ? 'identity' : kind === LEAF_KIND.accreditation ? 'accreditation' : 'attestation';
+  return kind === LEAF_KIND.identity ? 'identity' : kind === LEAF_KIND.accreditation ? 'accreditation' : kind === LEAF_KIND.attestation ? 'attestation' : 'lane fee';
 }

@@ -1,4 +1,4 @@
-import { AbiCoder, getAddress, keccak256, zeroPadValue } from 'ethers';
+import { AbiCoder, getAddress, keccak256, toBeHex, toUtf8Bytes, zeroPadValue } from 'ethers';
 import { ValidationError } from '../../errors.ts';
 import { asBytes32, asHex, type Hex } from '../../domain/hex.ts';
 
@@ -10,13 +10,15 @@ import { asBytes32, asHex, type Hex } from '../../domain/hex.ts';
  */
 export const REGISTRY_LEAF_ENCODING = ['uint8', 'bytes32', 'bytes32', 'bytes32', 'uint8', 'uint64', 'bytes32'] as const;
 
-export const LEAF_KIND = { identity: 1, accreditation: 2, attestation: 3 } as const;
+export const LEAF_KIND = { identity: 1, accreditation: 2, attestation: 3, laneFee: 4 } as const;
 export type LeafKind = (typeof LEAF_KIND)[keyof typeof LEAF_KIND];
 export type LeafKindName = keyof typeof LEAF_KIND;
 
 export const IDENTITY_STATUS = { active: 1, deactivated: 2 } as const;
 export const ACCREDITATION_STATUS = { active: 1, revoked: 2, expired: 3 } as const;
 export const ATTESTATION_STATUS = { valid: 1, revoked: 2, expired: 3, disputed: 4, flagged: 5 } as const;
+/** A lane fee leaf is always `set` (a fee of 0 frees the lane again). */
+export const LANE_FEE_STATUS = { set: 1 } as const;
 
 export type IdentityStatusName = keyof typeof IDENTITY_STATUS;
 export type AccreditationStatusName = keyof typeof ACCREDITATION_STATUS;
@@ -107,6 +109,31 @@ export function attestationLeaf(x: {
   };
 }
 
+/**
+ * A lane fee (QiaoPort.setLaneFee reads it): key = keccak256(abi.encode(a, b)),
+ * a = keccak256(srcChain), b = keccak256(dstChain) (the port's lane key),
+ * data = bytes32(fee << 128 | maxDstGasPrice), both uint128 wei.
+ */
+export function laneFeeLeaf(x: { srcChain: string; dstChain: string; fee: bigint; maxDstGasPrice: bigint }): RegistryLeaf {
+  const a = keccak256(toUtf8Bytes(x.srcChain)) as Hex;
+  const b = keccak256(toUtf8Bytes(x.dstChain)) as Hex;
+  return {
+    kind: LEAF_KIND.laneFee,
+    key: keccak256(abi.encode(['bytes32', 'bytes32'], [a, b])) as Hex,
+    a,
+    b,
+    status: LANE_FEE_STATUS.set,
+    validUntil: 0n,
+    data: toBeHex((uint128(x.fee, 'laneFee.fee') << 128n) | uint128(x.maxDstGasPrice, 'laneFee.maxDstGasPrice'), 32) as Hex,
+  };
+}
+
+/** fee and maxDstGasPrice of a lane fee leaf's data. */
+export function laneFeeOfLeaf(l: RegistryLeaf): { fee: bigint; maxDstGasPrice: bigint } {
+  const v = BigInt(l.data);
+  return { fee: v >> 128n, maxDstGasPrice: v & ((1n << 128n) - 1n) };
+}
+
 export function leafTuple(l: RegistryLeaf): LeafTuple {
   return [String(l.kind), l.key, l.a, l.b, String(l.status), l.validUntil.toString(), l.data];
 }
@@ -119,7 +146,7 @@ export function leafFromTuple(t: readonly unknown[]): RegistryLeaf {
 /** Checks an untrusted leaf (from JSON, a CLI file) field by field. */
 export function validLeaf(v: { kind: unknown; key: unknown; a: unknown; b: unknown; status: unknown; validUntil: unknown; data: unknown }, field = 'leaf'): RegistryLeaf {
   const kind = v.kind;
-  if (kind !== 1 && kind !== 2 && kind !== 3) throw new ValidationError(`${field}.kind`, 'must be 1 (identity), 2 (accreditation) or 3 (attestation)');
+  if (kind !== 1 && kind !== 2 && kind !== 3 && kind !== 4) throw new ValidationError(`${field}.kind`, 'must be 1 (identity), 2 (accreditation), 3 (attestation) or 4 (lane fee)');
   const status = v.status;
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 0 || status > 255) throw new ValidationError(`${field}.status`, 'must be a uint8');
   let validUntil: bigint;
@@ -150,7 +177,16 @@ export function kindName(kind: number): LeafKindName | undefined {
 
 /** Human name of a leaf's status (`undefined` for a code the kind does not define). */
 export function statusName(kind: number, status: number): string | undefined {
-  const table = kind === LEAF_KIND.identity ? IDENTITY_STATUS : kind === LEAF_KIND.accreditation ? ACCREDITATION_STATUS : kind === LEAF_KIND.attestation ? ATTESTATION_STATUS : undefined;
+  const table =
+    kind === LEAF_KIND.identity
+      ? IDENTITY_STATUS
+      : kind === LEAF_KIND.accreditation
+        ? ACCREDITATION_STATUS
+        : kind === LEAF_KIND.attestation
+          ? ATTESTATION_STATUS
+          : kind === LEAF_KIND.laneFee
+            ? LANE_FEE_STATUS
+            : undefined;
   if (!table) return undefined;
   return Object.entries(table).find(([, code]) => code === status)?.[0];
 }
@@ -159,6 +195,11 @@ function statusCode<T extends Record<string, number>>(table: T, name: keyof T, f
   const code = table[name];
   if (code === undefined) throw new ValidationError(field, `must be one of ${Object.keys(table).join(', ')}`);
   return code;
+}
+
+function uint128(v: bigint, field: string): bigint {
+  if (typeof v !== 'bigint' || v < 0n || v >= 1n << 128n) throw new ValidationError(field, 'must be a uint128');
+  return v;
 }
 
 function uint64(v: bigint, field: string): bigint {
