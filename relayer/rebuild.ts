@@ -483,8 +483,9 @@ function dstEvent(iface: Interface, log: Log): DstEvent | null {
   if (p.name === 'MessageCancelled') return { ...base, kind: 'cancelled' };
   if (p.name === 'MessageDelivered') return p.args[1] ? { ...base, kind: 'delivered' } : { ...base, kind: 'failed', reason: decodeReason(p.args[2] as string) };
   const code = Number(p.args[1]);
-  // "already delivered" is the echo of an earlier delivery, which its own event records.
-  if (code === 6) return null;
+  // "already delivered" is the echo of an earlier delivery, which its own event records;
+  // "out of order" (an ordered lane's message behind its head) waited, it was not refused, as the live index has it.
+  if (code === 6 || code === 9) return null;
   return { ...base, kind: 'rejected', reason: REJECT_REASONS[code] ?? `rejected_${code}` };
 }
 

@@ -10,6 +10,33 @@ import type { Job } from '../queue/types.ts';
 import { signaturesForPort, type SignedBy } from '../roots/signatures.ts';
 import { ackTarget, queueAcks } from './ack.ts';
 import type { ConnectedChain } from '../context.ts';
+import { ORDERED_HEAD, ORDERED_SKIP, orderedHeadJob, orderedSkipJob, recordBlockedHeads } from './ordered.ts';
+
+/** The reject reason of a message that is not its ordered lane's head yet: it waits, it has not failed. */
+const OUT_OF_ORDER = 'out_of_order';
+/** How soon a batch with messages waiting behind an ordered lane's head looks again (no attempt is spent). */
+const OUT_OF_ORDER_RETRY_MS = 1000;
+
+/**
+ * Acks first (they close messages already delivered elsewhere, DESIGN.md step 6),
+ * then each lane (srcChain, srcPort) in nonce order, so one delivery passes an
+ * ordered lane's messages in the order the port takes them. An ack shares its
+ * lane's nonces, so a lane with an ack goes first as a whole.
+ */
+function deliveryOrder(rows: MessageRow[]): MessageRow[] {
+  const laneOf = (r: MessageRow) => `${r.message.srcChain}|${r.message.srcPort.toLowerCase()}`;
+  const withAcks = new Set(rows.filter((r) => ackTarget(r.message) !== null).map(laneOf));
+  return [...rows].sort((a, b) => {
+    const la = laneOf(a);
+    const lb = laneOf(b);
+    const acks = Number(withAcks.has(lb)) - Number(withAcks.has(la));
+    if (acks !== 0) return acks;
+    if (la !== lb) return la < lb ? -1 : 1;
+    const na = BigInt(a.nonce);
+    const nb = BigInt(b.nonce);
+    return na < nb ? -1 : na > nb ? 1 : 0;
+  });
+}
 
 /**
  * Port errors that no retry can fix. WrongSetId is not among them: the port may
@@ -45,16 +72,17 @@ export async function signaturesFor(ctx: StageContext, chain: ConnectedChain, ba
  * a crash records the earlier delivery instead of sending again.
  */
 export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<void> {
+  // An ordered lane's blocked head, put back (retry) or given up (skip) by an operator.
+  if (job.name === ORDERED_HEAD) return orderedHeadJob(ctx, job);
+  if (job.name === ORDERED_SKIP) return orderedSkipJob(ctx, job);
   const { batchNo: bn, dstChain } = parseJob(DeliverJob, job.data, 'deliver');
   const batchNo = BigInt(bn);
   const chain = ctx.chains.get(dstChain);
   if (!chain) throw new NotReadyError(`destination ${dstChain} is not connected`, 5000);
   const batch = await ctx.index.getBatch(batchNo);
   if (!batch || batch.status !== 'attested') throw new NotReadyError(`batch ${bn} is not attested yet`, 1000);
-  const rows = (await ctx.index.getMessages(batch.ids)).filter((r) => r.dstChain === dstChain && r.status === 'attested');
+  const rows = deliveryOrder((await ctx.index.getMessages(batch.ids)).filter((r) => r.dstChain === dstChain && r.status === 'attested'));
   if (rows.length === 0) return;
-  // Acks first: they close messages already delivered elsewhere (DESIGN.md step 6).
-  rows.sort((a, b) => Number(ackTarget(b.message) !== null) - Number(ackTarget(a.message) !== null));
   const signed = await signaturesFor(ctx, chain, batchNo);
   const tree = MessageTree.of(batch.ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -67,6 +95,9 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
   const results = await Promise.allSettled(chunks.map((items) => deliverChunk(ctx, chain, { setId: signed.setId, batchNo, root: batch.root, signatures: signed.signatures }, items, byId)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+  const waiting = results.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value : 0), 0);
+  // The others are recorded; these stay `attested` and the job comes back without spending an attempt.
+  if (waiting > 0) throw new NotReadyError(`batch ${bn}: ${waiting} message(s) to ${dstChain} wait behind the head of their ordered lane`, OUT_OF_ORDER_RETRY_MS);
 }
 
 async function deliverChunk(
@@ -75,7 +106,7 @@ async function deliverChunk(
   signed: { setId: bigint; batchNo: bigint; root: Hex; signatures: Hex[] },
   items: DeliveryItem[],
   byId: ReadonlyMap<Hex, MessageRow>,
-): Promise<void> {
+): Promise<number> {
   const dstChain = chain.registration.chainId;
   const bn = signed.batchNo.toString();
   let outcomes: DeliveryOutcome[];
@@ -90,9 +121,12 @@ async function deliverChunk(
   }
   // Queued before the index moves: a crash in between replays the delivery, which finds the receipts and queues again.
   await queueAcks(ctx, dstChain, outcomes.flatMap((o) => (o.status === 'delivered' ? (byId.get(o.id) ?? []) : [])));
+  // Not failures: the port takes them once they are their lane's head.
+  const waiting = outcomes.filter((o) => o.status === 'rejected' && o.reason === OUT_OF_ORDER).length;
   // One index write per (outcome, transaction): a chunk's deliveries share one transaction, so this is one or two writes, not one per message.
   const groups = new Map<string, { ids: Hex[]; evidence: TransitionEvidence; to: 'delivered' | 'failed' }>();
   for (const o of outcomes) {
+    if (o.status === 'rejected' && o.reason === OUT_OF_ORDER) continue;
     const key = o.status === 'rejected' ? `r|${o.reason}` : `${o.status}|${o.txHash}|${o.height}|${o.status === 'failed' ? o.reason : ''}`;
     let g = groups.get(key);
     if (!g) {
@@ -107,7 +141,16 @@ async function deliverChunk(
     g.ids.push(o.id);
   }
   for (const g of groups.values()) await ctx.index.transition(g.ids, g.to, g.evidence);
+  // A failed head of an ordered lane blocks it: into the dead letters, for an operator to retry or skip.
+  const blocked = outcomes.flatMap((o) => {
+    const row = byId.get(o.id);
+    if (!row) return [];
+    if (o.status === 'failed') return [{ row, reason: o.reason }];
+    return o.status === 'rejected' && o.reason === 'bad_receiver' ? [{ row, reason: `refused_by_port:${o.reason}` }] : [];
+  });
+  await recordBlockedHeads(ctx, chain, blocked);
   const delivered = outcomes.filter((o) => o.status === 'delivered').length;
-  ctx.logger.info({ batchNo: bn, dstChain, delivered, other: outcomes.length - delivered }, 'delivered');
+  ctx.logger.info({ batchNo: bn, dstChain, delivered, waiting, other: outcomes.length - delivered - waiting }, 'delivered');
+  return waiting;
 }
 

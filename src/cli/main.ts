@@ -17,6 +17,7 @@ import { registerCorridors } from './commands/corridors-cmd.ts';
 import { registerPay } from './commands/pay-cmd.ts';
 import { registerCosmos } from './commands/cosmos-cmd.ts';
 import { registerFabric } from './commands/fabric-cmd.ts';
+import { registerLanesOrder } from './commands/lanes-order-cmd.ts';
 
 export function buildProgram(): Command {
   const program = new Command('qiao')
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerPay(program);
   registerCosmos(program);
   registerFabric(program);
+  registerLanesOrder(program);
   return program;
 }
 
