@@ -15,12 +15,22 @@ export const AckJob = z.object({ chainId: chain, ids: z.array(hex32).min(1).max(
 /** One attested message past its timeout at its destination: write the cancel marker. */
 export const TimeoutJob = z.object({ id: hex32 }).strict();
 
+/**
+ * An ordered lane's failed head (issue 5), on the deliver queue: recorded straight into the dead letters for an
+ * operator; `qiao dlq retry` runs it (re-delivers the message), `qiao dlq skip` turns it into an OrderedSkipJob.
+ */
+export const OrderedHeadJob = z.object({ id: hex32, dstChain: chain }).strict();
+/** The operator's skip of an ordered lane's head, on the deliver queue: the port admin skips it on chain. */
+export const OrderedSkipJob = z.object({ id: hex32, dstChain: chain, reason: z.string().min(1).max(256) }).strict();
+
 export type VerifyJob = z.infer<typeof VerifyJob>;
 export type CommitJob = z.infer<typeof CommitJob>;
 export type AttestJob = z.infer<typeof AttestJob>;
 export type DeliverJob = z.infer<typeof DeliverJob>;
 export type AckJob = z.infer<typeof AckJob>;
 export type TimeoutJob = z.infer<typeof TimeoutJob>;
+export type OrderedHeadJob = z.infer<typeof OrderedHeadJob>;
+export type OrderedSkipJob = z.infer<typeof OrderedSkipJob>;
 
 export function parseJob<T>(schema: z.ZodType<T>, data: unknown, queue: string): T {
   const r = schema.safeParse(data);

@@ -493,8 +493,9 @@ function dstEvent(iface: Interface, log: Log): DstEvent | null {
   if (p.name === 'MessageDelivered') return p.args[1] ? { ...base, kind: 'delivered' } : { ...base, kind: 'failed', reason: decodeReason(p.args[2] as string) };
   const code = Number(p.args[1]);
   // "already delivered" is the echo of an earlier delivery, which its own event records; "cancelled" likewise is
-  // recorded by the MessageCancelled event (the live deliver stage records nothing for it either).
-  if (code === 6 || code === 8) return null;
+  // recorded by the MessageCancelled event (the live deliver stage records nothing for it either); "out of order"
+  // (an ordered lane's message behind its head) waited, it was not refused, as the live index has it.
+  if (code === 6 || code === 8 || code === 9) return null;
   return { ...base, kind: 'rejected', reason: REJECT_REASONS[code] ?? `rejected_${code}` };
 }
 

@@ -91,7 +91,7 @@ export async function startRelayerWorker(config: Config, { logger, leases }: Wor
       // As the hub does: deliveries on the governance chain (a member for settlement) pay from their own key,
       // so they never race the committer's nonces there; local-dev is accepted for it only when the hub runs that chain.
       adapterFactories: { ...ADAPTER_FACTORIES, evm: (reg, ctx) => ADAPTER_FACTORIES.evm(reg, reg.chainId === govMemberId && keys.govDeliverer ? { ...ctx, relayerKey: keys.govDeliverer } : ctx) },
-      adapterContext: { relayerKey: keys.relayer },
+      adapterContext: { relayerKey: keys.relayer, portAdminKey: keys.governor },
       allowLocalDev: (id) => config.dev || demoIds.has(id) || (id === govMemberId && !state.governance!.external),
       ...(leases ? { leases } : {}),
     });

@@ -1,4 +1,4 @@
-import { Contract, Interface, getAddress, type JsonRpcProvider, type Log } from 'ethers';
+import { AbiCoder, Contract, Interface, getAddress, keccak256, toUtf8Bytes, type JsonRpcProvider, type Log, type TransactionReceipt } from 'ethers';
 import type {
   AckState,
   AdapterContext,
@@ -10,6 +10,7 @@ import type {
   DeliveryBatch,
   DeliveryItem,
   DeliveryOutcome,
+  LaneState,
   MessageDeliverer,
   MessageWatcher,
   ObservedMessage,
@@ -42,7 +43,19 @@ export const REJECT_REASONS: Record<number, string> = {
   6: 'already_delivered',
   7: 'timed_out',
   8: 'cancelled',
+  9: 'out_of_order',
 };
+
+/** The reject reason of a message on an ordered lane that is not the lane's head: it waits, it did not fail. */
+export const OUT_OF_ORDER = 'out_of_order';
+
+/** The longest skip reason the port keeps (it cuts longer ones); the UTF-8 bytes count. */
+const MAX_SKIP_REASON = 256;
+
+/** A lane's key at a destination port: keccak256(abi.encode(keccak256(srcChain), keccak256(srcPort))), as QiaoPort._peer. */
+export function laneKey(srcChain: string, srcPort: Hex): Hex {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(['bytes32', 'bytes32'], [keccak256(toUtf8Bytes(srcChain)), keccak256(srcPort)])) as Hex;
+}
 
 /** The port's receipt and ack codes. */
 const OUTCOMES = { 1: 'delivered', 2: 'failed', 3: 'cancelled' } as const;
@@ -84,6 +97,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   const cancelledTopic = iface.getEvent('MessageCancelled')!.topicHash;
   const acknowledgedTopic = iface.getEvent('Acknowledged')!.topicHash;
   const refundedTopic = iface.getEvent('MessageRefunded')!.topicHash;
+  const skippedTopic = iface.getEvent('MessageSkipped')!.topicHash;
 
   // The registry binds the chain id to its genesis: a wrong endpoint is refused at connect.
   const genesis = await rpc(reg.endpoints[0]!, 'eth_getBlockByNumber(0)', () => providers[0]!.getBlock(0));
@@ -193,8 +207,12 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     const status = Number(await rpc(primaryUrl, 'receipts', () => portContract.getFunction('receipts')(id) as Promise<bigint>));
     if (status === 0) return null;
     if (status === 3) {
-      const marker = await lastLog(cancelledTopic, id);
-      return marker ? { id, status: 'cancelled', txHash: marker.transactionHash.toLowerCase() as Hex, height: BigInt(marker.blockNumber) } : null;
+      // A cancel marker (timeout) or the admin's skip of an ordered lane's head: either way never deliverable.
+      const marker = await lastLog([cancelledTopic, skippedTopic], id);
+      if (!marker) return null;
+      const base = { id, status: 'cancelled' as const, txHash: marker.transactionHash.toLowerCase() as Hex, height: BigInt(marker.blockNumber) };
+      if (marker.topics[0] !== skippedTopic) return base;
+      return { ...base, skipped: true, reason: decodeReason(iface.parseLog(marker)!.args[1] as string) };
     }
     const logs = await rpc(primaryUrl, 'eth_getLogs', () => primary.getLogs({ address: port, topics: [deliveredTopic, id], fromBlock: 0n, toBlock: 'latest' }));
     // The last delivery attempt decides (a failed message may be retried and delivered).
@@ -206,7 +224,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     return ok ? { ...base, status: 'delivered' } : { ...base, status: 'failed', reason: decodeReason(parsed.args[2] as string) };
   }
 
-  async function lastLog(topic: string, id: Hex): Promise<Log | undefined> {
+  async function lastLog(topic: string | string[], id: Hex): Promise<Log | undefined> {
     const logs = await rpc(primaryUrl, 'eth_getLogs', () => primary.getLogs({ address: port, topics: [topic, id], fromBlock: 0n, toBlock: 'latest' }));
     return logs[logs.length - 1];
   }
@@ -214,8 +232,13 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   const decodePortError = customErrorDecoder(iface);
 
   /** Sends a port call, simulated first so a refusal surfaces as the port's named error. */
-  async function portCall(fn: string, args: unknown[]): Promise<PortTx> {
-    if (!sender) throw new ConfigError('relayerKey', `no relayer key to send to the port on ${chainId}`);
+  async function portCall(fn: string, args: unknown[], by: TxSender | null = sender): Promise<PortTx> {
+    const r = await portSend(fn, args, by);
+    return { txHash: r.hash.toLowerCase() as Hex, height: BigInt(r.blockNumber) };
+  }
+
+  async function portSend(fn: string, args: unknown[], by: TxSender | null = sender): Promise<TransactionReceipt> {
+    if (!by) throw new ConfigError('relayerKey', `no key to send ${fn} to the port on ${chainId}`);
     const data = iface.encodeFunctionData(fn, args);
     const named = (err: unknown) => {
       const d = revertData(err);
@@ -225,13 +248,12 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
         : null;
     };
     try {
-      await primary.estimateGas({ from: sender.address, to: port, data });
+      await primary.estimateGas({ from: by.address, to: port, data });
     } catch (err) {
       throw named(err) ?? new RpcError(primaryUrl, `${fn} simulation failed`, { cause: err });
     }
     try {
-      const r = await sender.send({ to: port, data }, decodePortError);
-      return { txHash: r.hash.toLowerCase() as Hex, height: BigInt(r.blockNumber) };
+      return await by.send({ to: port, data }, decodePortError);
     } catch (err) {
       throw named(err) ?? err;
     }
@@ -252,6 +274,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   }
   const followsRoots = () => hasGetter('rotationGraceSeconds', 'this port predates attestor-set hand-overs and registry roots: it keeps its set until its admin changes it');
   const answers = () => hasGetter('ACK_GAS_LIMIT', 'this port predates acknowledgements and timeouts: its timed-out messages get no cancel marker and no refund');
+  const orders = () => hasGetter('REJECT_OUT_OF_ORDER', 'this port predates ordered lanes: every lane to it is unordered');
 
   const read = <T>(fn: string, ...args: unknown[]) => rpc(primaryUrl, fn, () => portContract.getFunction(fn)(...args) as Promise<T>);
 
@@ -307,9 +330,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
       return { height: BigInt(b.number), time: BigInt(b.timestamp) };
     },
     async cancel(r: CancelRequest): Promise<PortTx> {
-      // deliverBatch accepts roots on the way; a message that was never delivered
-      // (a paused port, say) may sit under a root this port has not seen yet.
-      if (!(await read<boolean>('acceptedRoots', r.root))) await portCall('acceptRoot', [r.setId, r.batchNo, r.root, r.signatures]);
+      await ensureRoot(r);
       return portCall('cancel', [r.root, r.item.encoded, r.item.proof]);
     },
     async ackOf(id: Hex): Promise<AckState> {
@@ -327,15 +348,91 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     },
   };
 
+  /**
+   * deliverBatch accepts roots on the way; a message that was never delivered (a paused port, say) or whose
+   * batch was delivered long ago may sit under a root this port has not seen yet.
+   */
+  async function ensureRoot(r: CancelRequest): Promise<void> {
+    if (!(await read<boolean>('acceptedRoots', r.root))) await portCall('acceptRoot', [r.setId, r.batchNo, r.root, r.signatures]);
+  }
+
+  async function lane(srcChain: string, srcPort: Hex): Promise<LaneState> {
+    const [ordered, next] = await read<[boolean, bigint]>('lanes', laneKey(srcChain, srcPort));
+    return { ordered, next };
+  }
+
+  // The skip is the port admin's act (onlyAdmin), so it is signed with that key, never the relayer's.
+  const admin = ctx.portAdminKey ? new TxSender(ctx.portAdminKey, primary) : null;
+
+  /** Ordered lanes (issue 5): only ports deployed since they exist have them. */
+  const orderedLanes: Required<Pick<MessageDeliverer, 'lane' | 'skip'>> = {
+    lane,
+    async skip(r: CancelRequest, reason: string): Promise<PortTx> {
+      const bytes = toUtf8Bytes(reason);
+      if (reason.trim().length === 0 || bytes.length > MAX_SKIP_REASON) throw new ValidationError('reason', `must be 1-${MAX_SKIP_REASON} bytes of text`);
+      if (!admin) throw new ConfigError('portAdminKey', `no port admin key to skip a message on ${chainId}`);
+      await ensureRoot(r);
+      return portCall('skip', [r.root, r.item.encoded, r.item.proof, bytes], admin);
+    },
+  };
+  const hasLanes = await orders();
+
+  /**
+   * Items of ordered lanes that cannot pass now (not the head, nor right behind a head sent in the same
+   * delivery) are answered `out_of_order` without a transaction: a lane blocked behind a failed head would
+   * otherwise pay for a refused delivery on every retry.
+   */
+  async function outOfOrder(items: readonly DeliveryItem[]): Promise<Set<Hex>> {
+    const out = new Set<Hex>();
+    if (!hasLanes || items.length === 0) return out;
+    const byLane = new Map<string, { srcChain: string; srcPort: Hex; items: { id: Hex; nonce: bigint }[] }>();
+    for (const item of items) {
+      const m = decodeMessage(item.encoded);
+      const k = `${m.srcChain}|${m.srcPort.toLowerCase()}`;
+      const g = byLane.get(k) ?? { srcChain: m.srcChain, srcPort: m.srcPort, items: [] };
+      g.items.push({ id: item.id, nonce: m.nonce });
+      byLane.set(k, g);
+    }
+    const groups = [...byLane.values()];
+    const states = await Promise.all(groups.map((g) => lane(g.srcChain, g.srcPort)));
+    for (const [k, g] of groups.entries()) {
+      const state = states[k]!;
+      if (!state.ordered) continue;
+      let expected = state.next;
+      for (const i of [...g.items].sort((a, b) => (a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0))) {
+        if (i.nonce === expected) expected++;
+        else out.add(i.id);
+      }
+    }
+    return out;
+  }
+
   const deliverer: MessageDeliverer = {
     ...((await followsRoots()) ? roots : {}),
     ...((await answers()) ? acksAndTimeouts : {}),
     ...((await chargesFees()) ? laneFees : {}),
+    ...(hasLanes ? orderedLanes : {}),
     receiptOf,
+    async retry(r: CancelRequest): Promise<DeliveryOutcome> {
+      const { id } = r.item;
+      const current = await receiptOf(id);
+      if (current?.status === 'delivered') return { id, status: 'delivered', txHash: current.txHash, height: current.height };
+      if (current?.status === 'cancelled') return { id, status: 'rejected', reason: 'cancelled' };
+      await ensureRoot(r);
+      const receipt = await portSend('deliver', [r.root, r.item.encoded, r.item.proof]);
+      const base = { id, txHash: receipt.hash.toLowerCase() as Hex, height: BigInt(receipt.blockNumber) };
+      for (const log of receipt.logs) {
+        if (log.address.toLowerCase() !== port.toLowerCase() || log.topics[0] !== deliveredTopic) continue;
+        const parsed = iface.parseLog(log)!;
+        if ((parsed.args[0] as string).toLowerCase() !== id) continue;
+        return parsed.args[1] ? { ...base, status: 'delivered' } : { ...base, status: 'failed', reason: decodeReason(parsed.args[2] as string) };
+      }
+      throw new QiaoError('delivery_unaccounted', `no MessageDelivered for ${id} in ${receipt.hash}`);
+    },
     async deliver(batch: DeliveryBatch): Promise<DeliveryOutcome[]> {
       if (!sender) throw new ConfigError('relayerKey', `no relayer key to deliver on ${chainId}`);
       const out: DeliveryOutcome[] = [];
-      const todo: DeliveryItem[] = [];
+      let todo: DeliveryItem[] = [];
       // A receipt on chain (delivered or failed) is the outcome: a replayed job never sends again.
       // Retrying a failed message is an explicit operator decision, not a side effect of a job retry.
       // Read side by side: one round trip per message in sequence was most of a large batch's time.
@@ -347,6 +444,9 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
         else if (r?.status === 'cancelled') out.push({ id: item.id, status: 'rejected', reason: 'cancelled' });
         else todo.push(item);
       }
+      const waiting = await outOfOrder(todo);
+      for (const id of waiting) out.push({ id, status: 'rejected', reason: OUT_OF_ORDER });
+      todo = todo.filter((i) => !waiting.has(i.id));
       if (todo.length === 0) return out;
       // Split by gas, not by count: one transaction must fit in a block, and a receiver may ask for much more
       // than the usual (settlement locks ask 1.5M each). Sub-batches go out together; the sender orders nonces.

@@ -8,9 +8,9 @@ import { RedisLeaseStore } from '../lease.ts';
 import { backoffDelay } from './backoff.ts';
 import { fromBullmqId, toBullmqId } from './bullmq-ids.ts';
 import { classifyFailure } from './failure.ts';
-import { checkConcurrency, checkJobName, checkLimit, checkQueueName, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, resolveJobOptions, toJsonText, type ResolvedJobOptions } from './options.ts';
+import { checkConcurrency, checkJobName, checkLimit, checkQueueName, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, resolveDeadLetterOptions, resolveJobOptions, toJsonText, type ResolvedJobOptions } from './options.ts';
 import { RedisDeadLetters, type DeadLetterRecord } from './redis-dead-letters.ts';
-import type { DeadLetter, Job, JobOptions, JobQueue, Processor, QueueBackend, QueueCounts, WorkerHandle } from './types.ts';
+import type { DeadLetter, DeadLetterOptions, Job, JobOptions, JobQueue, Processor, QueueBackend, QueueCounts, WorkerHandle } from './types.ts';
 
 /** Our backoff is computed by `backoffStrategy` below; BullMQ only needs a name it does not know. */
 const BACKOFF_TYPE = 'qiao-exponential-jitter';
@@ -135,6 +135,18 @@ class BullmqQueue<T> implements JobQueue<T> {
 
   async removeDead(id: string): Promise<boolean> {
     return this.#dead.remove(id);
+  }
+
+  async addDead(name: string, data: T, opts: DeadLetterOptions): Promise<boolean> {
+    this.#checkOpen();
+    const checkedName = checkJobName(name);
+    toJsonText(data);
+    const { job, reason, errorCode } = resolveDeadLetterOptions(opts);
+    if ((await this.#dead.get(job.jobId)) || (await this.#queue.getJob(toBullmqId(job.jobId)))) return false;
+    const record: DeadLetterRecord = { id: job.jobId, name: checkedName, data, reason, errorCode, attemptsMade: 0, failedAt: Date.now(), opts: { priority: job.priority, attempts: job.attempts, backoffMs: job.backoffMs } };
+    await this.#dead.put(record);
+    this.ctx.logger?.warn({ jobId: job.jobId, job: checkedName, errorCode, reason }, 'dead letter recorded for an operator');
+    return true;
   }
 
   async drained(): Promise<boolean> {

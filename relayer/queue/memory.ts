@@ -4,9 +4,9 @@ import { MemoryLeaseStore } from '../lease.ts';
 import type { Logger } from '../../src/logging.ts';
 import { backoffDelay } from './backoff.ts';
 import { classifyFailure } from './failure.ts';
-import { checkConcurrency, checkJobName, checkLimit, checkQueueName, resolveJobOptions, toJsonText, type ResolvedJobOptions } from './options.ts';
+import { checkConcurrency, checkJobName, checkLimit, checkQueueName, resolveDeadLetterOptions, resolveJobOptions, toJsonText, type ResolvedJobOptions } from './options.ts';
 import { PriorityHeap } from './priority-heap.ts';
-import type { DeadLetter, Job, JobOptions, JobQueue, Processor, QueueBackend, QueueCounts, WorkerHandle } from './types.ts';
+import type { DeadLetter, DeadLetterOptions, Job, JobOptions, JobQueue, Processor, QueueBackend, QueueCounts, WorkerHandle } from './types.ts';
 
 interface Entry {
   id: string;
@@ -107,6 +107,17 @@ class MemoryQueue<T> implements JobQueue<T> {
 
   async removeDead(id: string): Promise<boolean> {
     return this.#dead.delete(id);
+  }
+
+  async addDead(name: string, data: T, opts: DeadLetterOptions): Promise<boolean> {
+    if (this.#closing) throw closedError(this.name);
+    const checkedName = checkJobName(name);
+    const dataJson = toJsonText(data);
+    const { job, reason, errorCode } = resolveDeadLetterOptions(opts);
+    if (this.#live.has(job.jobId) || this.#dead.has(job.jobId)) return false;
+    this.#dead.set(job.jobId, { letter: { id: job.jobId, name: checkedName, reason, errorCode, attemptsMade: 0, failedAt: Date.now() }, dataJson, opts: job });
+    this.logger?.warn({ jobId: job.jobId, job: checkedName, errorCode, reason }, 'dead letter recorded for an operator');
+    return true;
   }
 
   drained(): Promise<boolean> {

@@ -4,6 +4,7 @@ import type { Hex } from '../../src/domain/hex.ts';
 import { QiaoError, ValidationError } from '../../src/errors.ts';
 import type { MessageIndex } from '../../src/index/types.ts';
 import { RedisLeaseStore, type LeaseHolderInfo } from '../lease.ts';
+import { ORDERED_HEAD, skipBlockedHead } from '../stages/ordered.ts';
 import { createBullmqBackend } from './bullmq.ts';
 import { RedisDeadLetters, type DeadLetterRecord } from './redis-dead-letters.ts';
 import type { QueueBackend, QueueCounts } from './types.ts';
@@ -75,10 +76,20 @@ export class QueueOps {
    * (so only from statuses the rules allow: a delivered message stays
    * delivered), the skip is recorded next to the dead letters, and the letter
    * is removed.
+   *
+   * The head of a blocked ordered lane is skipped on chain as well: its letter
+   * becomes an 'ordered-skip' job (`onChain`: its job id), which has the port's
+   * admin skip the message (never delivered, the lane moves on, the source is
+   * answered like a cancel with the reason) and then marks it failed.
    */
-  async skip(id: string, reason: string, index: MessageIndex): Promise<{ queue: string; messages: Hex[]; failed: Hex[]; unchanged: Hex[] }> {
+  async skip(id: string, reason: string, index: MessageIndex): Promise<{ queue: string; messages: Hex[]; failed: Hex[]; unchanged: Hex[]; onChain?: string }> {
     if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > 500) throw new ValidationError('reason', 'must be 1-500 characters');
     const { queue, record } = await this.#find(id);
+    if (record.name === ORDERED_HEAD) {
+      const r = await skipBlockedHead(this.#backend.queue(queue), record, reason);
+      await this.#redis.hset(`${this.prefix}:${queue}:dlq:skipped`, id, JSON.stringify({ ...record, skip: { reason, at: Date.now(), onChain: r.jobId } }));
+      return { queue, messages: [r.id], failed: [], unchanged: [], onChain: r.jobId };
+    }
     const messages = await messagesOf(record, index);
     const failed = messages.length ? await index.transition(messages, 'failed', { reason: `skipped_by_operator:${reason}` }) : [];
     const moved = new Set(failed);

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../src/errors.ts';
-import type { JobOptions } from './types.ts';
+import type { DeadLetterOptions, JobOptions } from './types.ts';
 
 export const DEFAULT_ATTEMPTS = 5;
 export const DEFAULT_BACKOFF_MS = 500;
@@ -78,6 +78,17 @@ export function resolveJobOptions(opts: JobOptions | undefined, newId: () => str
     attempts: attempts ?? DEFAULT_ATTEMPTS,
     backoffMs: nonNegative('backoffMs', backoffMs, DEFAULT_BACKOFF_MS),
   };
+}
+
+/** Validates `addDead` options the same way in both backends. */
+export function resolveDeadLetterOptions(opts: DeadLetterOptions): { job: ResolvedJobOptions; reason: string; errorCode: string } {
+  if (typeof opts !== 'object' || opts === null) throw new ValidationError('opts', 'must be an object');
+  if (typeof opts.jobId !== 'string') throw new ValidationError('jobId', 'is required for a dead letter');
+  if (typeof opts.reason !== 'string' || opts.reason.length === 0 || opts.reason.length > 2000) throw new ValidationError('reason', 'must be 1-2000 characters');
+  const errorCode = opts.errorCode ?? 'operator_decision';
+  if (typeof errorCode !== 'string' || !/^[a-z0-9_]{1,64}$/.test(errorCode)) throw new ValidationError('errorCode', 'must be 1-64 characters of a-z 0-9 _');
+  const job = resolveJobOptions({ jobId: opts.jobId, ...(opts.priority !== undefined ? { priority: opts.priority } : {}), ...(opts.attempts !== undefined ? { attempts: opts.attempts } : {}), ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) }, () => opts.jobId);
+  return { job, reason: opts.reason, errorCode };
 }
 
 export function checkConcurrency(concurrency: unknown = 1): number {

@@ -32,6 +32,16 @@ export interface Job<T> {
   attemptsMade: number;
 }
 
+/** A dead letter recorded directly (`addDead`): work that needs an operator's decision before it runs. */
+export interface DeadLetterOptions extends Pick<JobOptions, 'priority' | 'attempts' | 'backoffMs'> {
+  /** Required: the letter's id, and the job's id once `retryDead` runs it. */
+  jobId: string;
+  /** Why it waits for an operator (shown by `qiao dlq list`). */
+  reason: string;
+  /** Default `operator_decision`. */
+  errorCode?: string;
+}
+
 export interface DeadLetter<T = unknown> {
   id: string;
   name: string;
@@ -67,6 +77,12 @@ export interface JobQueue<T> {
   retryDead(id: string): Promise<boolean>;
   /** Removes a dead letter (operator skip). */
   removeDead(id: string): Promise<boolean>;
+  /**
+   * Records a dead letter without running anything (an ordered lane's failed head waits for an operator);
+   * `retryDead` then runs it as a job of `name` with `data`. Returns false, changing nothing, when a letter
+   * or a live job with that id exists already (so a replayed stage records it once).
+   */
+  addDead(name: string, data: T, opts: DeadLetterOptions): Promise<boolean>;
   /** Resolves when nothing is waiting, delayed or active (tests and shutdown). */
   drained(): Promise<boolean>;
   close(): Promise<void>;

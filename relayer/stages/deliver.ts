@@ -14,6 +14,33 @@ import { laneFeeGuard, LANE_FEE_WAIT } from '../fees.ts';
 
 /** How soon a deliver job whose lanes are held by their fee looks at the price again. */
 const LANE_FEE_RECHECK_MS = 3000;
+import { ORDERED_HEAD, ORDERED_SKIP, orderedHeadJob, orderedSkipJob, recordBlockedHeads } from './ordered.ts';
+
+/** The reject reason of a message that is not its ordered lane's head yet: it waits, it has not failed. */
+const OUT_OF_ORDER = 'out_of_order';
+/** How soon a batch with messages waiting behind an ordered lane's head looks again (no attempt is spent). */
+const OUT_OF_ORDER_RETRY_MS = 1000;
+
+/**
+ * Acks first (they close messages already delivered elsewhere, DESIGN.md step 6),
+ * then each lane (srcChain, srcPort) in nonce order, so one delivery passes an
+ * ordered lane's messages in the order the port takes them. An ack shares its
+ * lane's nonces, so a lane with an ack goes first as a whole.
+ */
+function deliveryOrder(rows: MessageRow[]): MessageRow[] {
+  const laneOf = (r: MessageRow) => `${r.message.srcChain}|${r.message.srcPort.toLowerCase()}`;
+  const withAcks = new Set(rows.filter((r) => ackTarget(r.message) !== null).map(laneOf));
+  return [...rows].sort((a, b) => {
+    const la = laneOf(a);
+    const lb = laneOf(b);
+    const acks = Number(withAcks.has(lb)) - Number(withAcks.has(la));
+    if (acks !== 0) return acks;
+    if (la !== lb) return la < lb ? -1 : 1;
+    const na = BigInt(a.nonce);
+    const nb = BigInt(b.nonce);
+    return na < nb ? -1 : na > nb ? 1 : 0;
+  });
+}
 
 /**
  * Port errors that no retry can fix. WrongSetId is not among them: the port may
@@ -49,6 +76,9 @@ export async function signaturesFor(ctx: StageContext, chain: ConnectedChain, ba
  * a crash records the earlier delivery instead of sending again.
  */
 export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<void> {
+  // An ordered lane's blocked head, put back (retry) or given up (skip) by an operator.
+  if (job.name === ORDERED_HEAD) return orderedHeadJob(ctx, job);
+  if (job.name === ORDERED_SKIP) return orderedSkipJob(ctx, job);
   const { batchNo: bn, dstChain } = parseJob(DeliverJob, job.data, 'deliver');
   const batchNo = BigInt(bn);
   const chain = ctx.chains.get(dstChain);
@@ -60,14 +90,12 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
   fees.forget(forDst.filter((r) => r.status !== 'attested').map((r) => r.id));
   const attested = forDst.filter((r) => r.status === 'attested');
   // Lanes whose fee no longer covers the destination's gas wait (still attested); the rest goes now.
-  const rows = await fees.deliverable(chain, attested);
+  const rows = deliveryOrder(await fees.deliverable(chain, attested));
   const heldBack = attested.length - rows.length;
   if (rows.length === 0) {
     if (heldBack > 0) throw new NotReadyError(`${LANE_FEE_WAIT}: ${heldBack} message(s) of batch ${bn} for ${dstChain} wait for their lane fee to cover the gas price`, LANE_FEE_RECHECK_MS);
     return;
   }
-  // Acks first: they close messages already delivered elsewhere (DESIGN.md step 6).
-  rows.sort((a, b) => Number(ackTarget(b.message) !== null) - Number(ackTarget(a.message) !== null));
   const signed = await signaturesFor(ctx, chain, batchNo);
   const tree = MessageTree.of(batch.ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -80,6 +108,9 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
   const results = await Promise.allSettled(chunks.map((items) => deliverChunk(ctx, chain, { setId: signed.setId, batchNo, root: batch.root, signatures: signed.signatures }, items, byId)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+  const waiting = results.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value : 0), 0);
+  // The others are recorded; these stay `attested` and the job comes back without spending an attempt.
+  if (waiting > 0) throw new NotReadyError(`batch ${bn}: ${waiting} message(s) to ${dstChain} wait behind the head of their ordered lane`, OUT_OF_ORDER_RETRY_MS);
   if (heldBack > 0) throw new NotReadyError(`${LANE_FEE_WAIT}: ${heldBack} message(s) of batch ${bn} for ${dstChain} wait for their lane fee to cover the gas price`, LANE_FEE_RECHECK_MS);
 }
 
@@ -89,7 +120,7 @@ async function deliverChunk(
   signed: { setId: bigint; batchNo: bigint; root: Hex; signatures: Hex[] },
   items: DeliveryItem[],
   byId: ReadonlyMap<Hex, MessageRow>,
-): Promise<void> {
+): Promise<number> {
   const dstChain = chain.registration.chainId;
   const bn = signed.batchNo.toString();
   let outcomes: DeliveryOutcome[];
@@ -104,12 +135,14 @@ async function deliverChunk(
   }
   // Queued before the index moves: a crash in between replays the delivery, which finds the receipts and queues again.
   await queueAcks(ctx, dstChain, outcomes.flatMap((o) => (o.status === 'delivered' ? (byId.get(o.id) ?? []) : [])));
+  // Not failures: the port takes them once they are their lane's head.
+  const waiting = outcomes.filter((o) => o.status === 'rejected' && o.reason === OUT_OF_ORDER).length;
   // One index write per (outcome, transaction): a chunk's deliveries share one transaction, so this is one or two writes, not one per message.
   const groups = new Map<string, { ids: Hex[]; evidence: TransitionEvidence; to: 'delivered' | 'failed' }>();
   for (const o of outcomes) {
     // A cancel marker is the timeout stage's to record (`timed_out`, with the marker's transaction): a delivery that
     // raced it records nothing, or the timeline would differ with the order in which the two stages ran.
-    if (o.status === 'rejected' && o.reason === 'cancelled') continue;
+    if (o.status === 'rejected' && (o.reason === 'cancelled' || o.reason === OUT_OF_ORDER)) continue;
     const key = o.status === 'rejected' ? `r|${o.reason}` : `${o.status}|${o.txHash}|${o.height}|${o.status === 'failed' ? o.reason : ''}`;
     let g = groups.get(key);
     if (!g) {
@@ -124,7 +157,16 @@ async function deliverChunk(
     g.ids.push(o.id);
   }
   for (const g of groups.values()) await ctx.index.transition(g.ids, g.to, g.evidence);
+  // A failed head of an ordered lane blocks it: into the dead letters, for an operator to retry or skip.
+  const blocked = outcomes.flatMap((o) => {
+    const row = byId.get(o.id);
+    if (!row) return [];
+    if (o.status === 'failed') return [{ row, reason: o.reason }];
+    return o.status === 'rejected' && o.reason === 'bad_receiver' ? [{ row, reason: `refused_by_port:${o.reason}` }] : [];
+  });
+  await recordBlockedHeads(ctx, chain, blocked);
   const delivered = outcomes.filter((o) => o.status === 'delivered').length;
-  ctx.logger.info({ batchNo: bn, dstChain, delivered, other: outcomes.length - delivered }, 'delivered');
+  ctx.logger.info({ batchNo: bn, dstChain, delivered, waiting, other: outcomes.length - delivered - waiting }, 'delivered');
+  return waiting;
 }
 

@@ -70,6 +70,8 @@ export async function timeoutJob(ctx: StageContext, job: Job<unknown>): Promise<
 
   const settle = async (): Promise<boolean> => {
     const r = await d.receiptOf(id);
+    // Skipped by an operator (an ordered lane's head): the skip job recorded it, the refund follows with the ack.
+    if (r?.status === 'cancelled' && r.skipped) return true;
     if (r?.status === 'cancelled') {
       await ctx.index.transition([id], 'timed_out', { chain: dstChain, height: r.height, txHash: r.txHash, reason: 'cancel_marker', proof: { cancelMarker: true, port: chain.registration.port } });
       return true;
@@ -108,6 +110,9 @@ export async function timeoutJob(ctx: StageContext, job: Job<unknown>): Promise<
     if (revert?.errorName === 'WrongSetId') throw new NotReadyError(`the port on ${dstChain} no longer takes set ${signed.setId}`, 500, { cause: err });
     // Another relayer wrote the marker, or delivered it first: the chain says which.
     if (revert?.errorName === 'CannotCancel' && (await settle())) return;
+    // On an ordered lane only the head can be cancelled (code 9, out of order): it waits for its turn.
+    const code = (revert?.data.args as string[] | undefined)?.[1];
+    if (revert?.errorName === 'CannotCancel' && code === '9') throw new NotReadyError(`${id} waits behind the head of its ordered lane on ${dstChain}`, 2000, { cause: err });
     if (revert) throw new UnrecoverableError(`the port on ${dstChain} refused to cancel ${id}: ${revert.errorName}`, { cause: err });
     throw err;
   }

@@ -18,6 +18,7 @@ import { registerPay } from './commands/pay-cmd.ts';
 import { registerCosmos } from './commands/cosmos-cmd.ts';
 import { registerFabric } from './commands/fabric-cmd.ts';
 import { registerLanes } from './commands/lanes-cmd.ts';
+import { registerLanesOrder } from './commands/lanes-order-cmd.ts';
 
 export function buildProgram(): Command {
   const program = new Command('qiao')
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerCosmos(program);
   registerFabric(program);
   registerLanes(program);
+  registerLanesOrder(program);
   return program;
 }
 

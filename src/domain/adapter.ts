@@ -77,11 +77,13 @@ export type DeliveryOutcome =
 
 export interface Receipt {
   id: Hex;
-  /** `cancelled`: the port's cancel marker (past the timeout, never deliverable again). */
+  /** `cancelled`: the port's cancel marker (past the timeout, or skipped by the port's admin: never deliverable again). */
   status: 'delivered' | 'failed' | 'cancelled';
   txHash: Hex;
   height: bigint;
   reason?: string;
+  /** A `cancelled` receipt the admin wrote with skip (an ordered lane's head), not a timeout's cancel marker; `reason` is the admin's. */
+  skipped?: true;
 }
 
 /** The attestor sets a destination port accepts now. */
@@ -136,6 +138,16 @@ export interface CancelRequest {
   item: DeliveryItem;
 }
 
+/**
+ * An ordered lane at a destination port (issue 5): messages of one source port
+ * (srcChain, srcPort) delivered only in nonce order, `next` being the one the
+ * port takes next. Unordered lanes (the default) come back `{ ordered: false }`.
+ */
+export interface LaneState {
+  ordered: boolean;
+  next: bigint;
+}
+
 /** What a source port recorded for one of its outbound messages when the destination's answer arrived. */
 export interface AckState {
   outcome: 'none' | 'delivered' | 'failed' | 'cancelled';
@@ -160,6 +172,18 @@ export interface MessageDeliverer {
   clock?(): Promise<PortClock>;
   cancel?(r: CancelRequest): Promise<PortTx>;
   ackOf?(id: Hex): Promise<AckState>;
+  /**
+   * Delivers one message again that has a failed receipt (an operator's retry; `deliver` never re-sends a failed
+   * one on its own). Comes back `delivered`, `failed` again with the receiver's reason, or `rejected`.
+   */
+  retry?(r: CancelRequest): Promise<DeliveryOutcome>;
+  /** Ports with ordered lanes: a lane's state at this port. */
+  lane?(srcChain: string, srcPort: Hex): Promise<LaneState>;
+  /**
+   * Ports with ordered lanes: the admin gives up on the head of an ordered lane (never delivered afterwards; the
+   * source is answered like a cancel, with `reason`). Needs the port admin's key.
+   */
+  skip?(r: CancelRequest, reason: string): Promise<PortTx>;
   /** Ports that charge lane fees (issue 5): a lane's fee now (lane = keccak256(dstChain)), and setting it from a registry snapshot leaf. */
   laneFee?(lane: Hex): Promise<{ fee: bigint; snapshotNo: bigint }>;
   setLaneFee?(leaf: PortRegistryLeaf, proof: Hex[]): Promise<PortTx>;
@@ -189,6 +213,11 @@ export interface AdapterContext {
   logger: Logger;
   /** Hex private key the relayer pays destination gas with (never logged). */
   relayerKey?: Hex;
+  /**
+   * Hex private key of the destination ports' admin (the hub's governor key deployed the ports it runs), for the one
+   * admin act the relayer performs: an operator's skip of an ordered lane's head. Absent: skips are refused. Never logged.
+   */
+  portAdminKey?: Hex;
   /** Hex secp256k1 keys of the attestors the hub holds (embedded hub): families without a port contract sign deliveries with them (Substrate multisig). Never logged. */
   attestorKeys?: Hex[];
   /** A folder where adapters keep durable per-chain state (the Cosmos solo machine's signature records and journal). */

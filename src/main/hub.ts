@@ -295,7 +295,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
       logger: logger.child({ component: 'relayer' }),
       // Deliveries on the governance chain pay from their own key: `relayer` commits batches there from another nonce counter.
       adapterFactories: { ...ADAPTER_FACTORIES, evm: (reg, ctx) => ADAPTER_FACTORIES.evm(reg, reg.chainId === govMemberId && keys.govDeliverer ? { ...ctx, relayerKey: keys.govDeliverer } : ctx) },
-      adapterContext: { relayerKey: keys.relayer, attestorKeys: [keys.attestor], dataDir: join(dataDir, 'adapters'), attestation: { chainId: govChainId, verifyingContract: contracts.messageLog }, ...(cancelOrders ? { cancelOrders } : {}) },
+      adapterContext: { relayerKey: keys.relayer, portAdminKey: keys.governor, attestorKeys: [keys.attestor], dataDir: join(dataDir, 'adapters'), attestation: { chainId: govChainId, verifyingContract: contracts.messageLog }, ...(cancelOrders ? { cancelOrders } : {}) },
       allowLocalDev: localDevOk,
       snapshots: { source: snapshotOf, intervalMs: config.registry.snapshotIntervalMs, refreshSeconds: Math.floor(config.registry.maxRootAgeSeconds / 2) },
       // Two validly sealed conflicting headers: the chain is frozen through the council's emergency path.

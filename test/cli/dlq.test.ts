@@ -127,4 +127,23 @@ describe('qiao dlq list|retry|skip and relayer status', () => {
     expect(after.code, after.stderr).toBe(0);
     expect(after.stdout).toContain('dead letters: 0');
   });
+
+  it('skips the blocked head of an ordered lane on chain: the letter becomes an ordered-skip job', async () => {
+    const id = sent[2]!.id;
+    const deliver = backend.queue<{ id: string; dstChain: string; reason?: string }>('deliver');
+    expect(await deliver.addDead('ordered-head', { id, dstChain: DST }, { jobId: `ordered-head:${id}`, reason: `ordered lane blocked at nonce 3: receiver reverted` })).toBe(true);
+    const skip = await cli('dlq', 'skip', `ordered-head:${id}`, '--reason', 'receiver refuses it', '--json');
+    expect(skip.code, skip.stderr).toBe(0);
+    expect(skip.json()).toMatchObject({ queue: 'deliver', messages: [id], onChain: `ordered-skip:${id}` });
+    // Nothing in the index moves yet: the skip job does that once the port has skipped it.
+    expect((await index.getMessage(id))!.status).toBe('sent');
+    expect(await deliver.counts()).toMatchObject({ dead: 0, waiting: 1 });
+    const seen: unknown[] = [];
+    const worker = deliver.process(async (job) => {
+      seen.push({ name: job.name, data: job.data });
+    });
+    await until(async () => seen.length === 1, { timeoutMs: 15_000, what: 'the ordered-skip job' });
+    await worker.close();
+    expect(seen).toEqual([{ name: 'ordered-skip', data: { id, dstChain: DST, reason: 'receiver refuses it' } }]);
+  });
 });

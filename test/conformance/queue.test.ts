@@ -357,6 +357,40 @@ describe.each(backends)('$kind queue backend', { timeout: 20_000 }, ({ create })
     expect(await q.counts()).toEqual({ ...EMPTY, waiting: 1 });
   });
 
+  it('records a dead letter directly for an operator, once, and runs it only on retryDead', async () => {
+    const q = queue();
+    const runs: Job<Data>[] = [];
+    const worker = q.process(async (job) => {
+      runs.push(job);
+    });
+    expect(await q.addDead('head', { n: 1 }, { jobId: 'head-1', reason: 'lane blocked at nonce 4', attempts: 3 })).toBe(true);
+    // Replayed: the first letter stays as it was.
+    expect(await q.addDead('head', { n: 2 }, { jobId: 'head-1', reason: 'again' })).toBe(false);
+    expect(await q.counts()).toEqual({ ...EMPTY, dead: 1 });
+    const [letter] = await q.deadLetters();
+    expect(letter).toMatchObject({ id: 'head-1', name: 'head', data: { n: 1 }, reason: 'lane blocked at nonce 4', errorCode: 'operator_decision', attemptsMade: 0 });
+    await holds(() => runs.length === 0, 'a dead letter never runs by itself');
+
+    // A live job holds the id: no letter for it.
+    await worker.close();
+    await q.add('live', { n: 3 }, { jobId: 'live-1' });
+    expect(await q.addDead('head', { n: 3 }, { jobId: 'live-1', reason: 'x' })).toBe(false);
+    const worker2 = q.process(async (job) => {
+      runs.push(job);
+    });
+    await q.drained();
+    expect(await q.retryDead('head-1')).toBe(true);
+    await q.drained();
+    expect(runs.map((r) => [r.id, r.name, r.data.n])).toEqual([
+      ['live-1', 'live', 3],
+      ['head-1', 'head', 1],
+    ]);
+    expect(await q.counts()).toEqual(EMPTY);
+    await worker2.close();
+    await expect(q.addDead('head', { n: 1 }, { jobId: 'x', reason: '' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(q.addDead('head', { n: 1 }, { reason: 'no id' } as never)).rejects.toBeInstanceOf(ValidationError);
+  });
+
   it('drained() waits through retries and answers false when the queue closes first', async () => {
     const fixture = setup();
     const q = fixture.backend.queue<Data>('jobs');

@@ -127,6 +127,18 @@ contract QiaoPort {
     /// Registry leaf kind of a lane fee: key = keccak256(abi.encode(a, b)), a = keccak256(srcChain),
     /// b = keccak256(dstChain), status 1, data = bytes32(fee << 128 | maxDstGasPrice).
     uint8 public constant LEAF_LANE_FEE = 4;
+    /// Ordered lanes (issue 5). A lane at this port is (srcChain, srcPort), keyed like
+    /// ackPeer (_peer). Unordered by default: any attested message may be delivered at
+    /// any time. On an ordered lane only the message whose nonce is `next` passes
+    /// _check; delivering it (or cancelling it past its timeout, or the admin's skip)
+    /// moves `next` on, a failed delivery does not (the lane blocks, visibly, until
+    /// the failed head is retried or skipped). One slot per lane: one read per message.
+    struct Lane {
+        bool ordered;
+        uint64 next;
+    }
+    /// keccak256(abi.encode(keccak256(srcChain), keccak256(srcPort))) => the lane's order state.
+    mapping(bytes32 => Lane) public lanes;
 
     uint8 public constant REGISTRY_OK = 0;
     uint8 public constant REGISTRY_NO_ROOT = 1;
@@ -149,6 +161,9 @@ contract QiaoPort {
     event RefundClaimed(address indexed sender, uint256 value);
     event LaneFeeSet(bytes32 indexed lane, uint256 fee, uint256 maxDstGasPrice, uint64 snapshotNo);
     event FeesWithdrawn(address indexed to, uint256 value);
+    event LaneOrderChanged(bytes32 indexed lane, string srcChain, bytes srcPort, bool ordered, uint64 next);
+    /// The admin gave up on the head of an ordered lane: never delivered, answered like a cancel.
+    event MessageSkipped(bytes32 indexed id, bytes reason);
 
     error WrongChainName(string expected);
     error PayloadTooLarge(uint256 size);
@@ -184,6 +199,8 @@ contract QiaoPort {
     error NotLaneFeeLeaf(uint8 kind);
     error WrongSourceChain(bytes32 srcChainHash);
     error LeafNotAccepted(uint8 code);
+    error OutOfOrder(uint64 expected, uint64 got);
+    error CannotSkip(bytes32 id, uint8 code);
 
     // Codes of MessageRejected in batch delivery, one per error above.
     uint8 public constant REJECT_NOT_IN_BATCH = 1;
@@ -194,6 +211,8 @@ contract QiaoPort {
     uint8 public constant REJECT_ALREADY_DELIVERED = 6;
     uint8 public constant REJECT_TIMED_OUT = 7;
     uint8 public constant REJECT_CANCELLED = 8;
+    /// An ordered lane's message that is not its head (nonce != the lane's next).
+    uint8 public constant REJECT_OUT_OF_ORDER = 9;
 
     modifier onlyAdmin() {
         if (msg.sender != admin) revert NotAdmin();
@@ -428,6 +447,7 @@ contract QiaoPort {
         if (code == REJECT_ALREADY_DELIVERED) revert AlreadyDelivered(id);
         if (code == REJECT_TIMED_OUT) revert TimedOut(id);
         if (code == REJECT_CANCELLED) revert Cancelled(id);
+        if (code == REJECT_OUT_OF_ORDER) revert OutOfOrder(lanes[_peer(m.srcChain, m.srcPort)].next, m.nonce);
         _call(id, m);
     }
 
@@ -441,8 +461,32 @@ contract QiaoPort {
         if (code == 0) revert NotTimedOut(id);
         if (code != REJECT_TIMED_OUT) revert CannotCancel(id, code);
         receipts[id] = RECEIPT_CANCELLED;
+        _advance(m);
         emit MessageCancelled(id);
         _sendAck(m, id, RECEIPT_CANCELLED, "");
+    }
+
+    /// The operator's way past a blocked ordered lane: the head of an ordered lane
+    /// (deliverable, failed, timed out, or with a receiver that is no address) gets
+    /// the cancel receipt, so it is never delivered afterwards, and the lane moves on.
+    /// It is answered like a cancel: ack outcome 3 carrying `reason`, so a refundable
+    /// send is refunded at the source. That is the error acknowledgement of an ordered
+    /// lane: the receiver never got the message, the sender gets its value back.
+    /// Messages without a timeout (and acks) are not answered, as everywhere.
+    /// Only the admin (the hub's governance key) may skip: unlike a cancel past the
+    /// timeout, nothing on chain shows the message could not be delivered.
+    function skip(bytes32 root, bytes calldata message, bytes32[] calldata proof, bytes calldata reason) external onlyAdmin {
+        if (!acceptedRoots[root]) revert RootNotAttested(root);
+        (uint8 code, bytes32 id, QiaoMessage.Message memory m) = _check(root, message, proof);
+        if (code != 0 && code != REJECT_TIMED_OUT && code != REJECT_RECEIVER) revert CannotSkip(id, code);
+        // Codes 0, 5 and 7 come after the order check: on an ordered lane this is the head.
+        if (!lanes[_peer(m.srcChain, m.srcPort)].ordered) revert CannotSkip(id, 0);
+        bytes memory r = reason;
+        if (r.length > MAX_REASON) assembly { mstore(r, 256) }
+        receipts[id] = RECEIPT_CANCELLED;
+        _advance(m);
+        emit MessageSkipped(id, r);
+        if (_answered(m)) _sendAck(m, id, RECEIPT_CANCELLED, r);
     }
 
     /// Accepts the root (if not yet) and delivers many messages of one batch.
@@ -480,9 +524,15 @@ contract QiaoPort {
         if (m.version != 1) return (REJECT_VERSION, id, m);
         if (keccak256(bytes(m.dstChain)) != chainNameHash) return (REJECT_DESTINATION, id, m);
         if (keccak256(m.dstPort) != keccak256(abi.encodePacked(address(this)))) return (REJECT_PORT, id, m);
+        uint8 receipt = receipts[id];
+        if (receipt == RECEIPT_DELIVERED) return (REJECT_ALREADY_DELIVERED, id, m);
+        if (receipt == RECEIPT_CANCELLED) return (REJECT_CANCELLED, id, m);
+        // Before the timeout check: only the head of an ordered lane may be cancelled
+        // (a cancelled message behind the head would leave a hole the lane never passes).
+        Lane memory l = lanes[_peer(m.srcChain, m.srcPort)];
+        if (l.ordered && m.nonce != l.next) return (REJECT_OUT_OF_ORDER, id, m);
+        // After the order check, so the admin can skip an ordered head whose receiver is no address.
         if (m.receiver.length != 20) return (REJECT_RECEIVER, id, m);
-        if (receipts[id] == RECEIPT_DELIVERED) return (REJECT_ALREADY_DELIVERED, id, m);
-        if (receipts[id] == RECEIPT_CANCELLED) return (REJECT_CANCELLED, id, m);
         if ((m.timeoutHeight != 0 && block.number >= m.timeoutHeight) || (m.timeoutUnixSeconds != 0 && block.timestamp >= m.timeoutUnixSeconds)) {
             return (REJECT_TIMED_OUT, id, m);
         }
@@ -515,6 +565,8 @@ contract QiaoPort {
             if (ret.length > MAX_REASON) assembly { mstore(ret, 256) }
         } else {
             ret = "";
+            // A failed head does not move its ordered lane: it blocks until retried or skipped.
+            _advance(m);
         }
         emit MessageDelivered(id, ok, ret);
         // The first receipt is answered; a failed retry that fails again adds nothing new.
@@ -524,6 +576,12 @@ contract QiaoPort {
     /// Messages with a timeout are answered, except acks themselves (addressed to a port as receiver).
     function _answered(QiaoMessage.Message memory m) private view returns (bool) {
         return (m.timeoutHeight != 0 || m.timeoutUnixSeconds != 0) && address(bytes20(m.receiver)) != address(this);
+    }
+
+    /// Moves an ordered lane past its head (called only for a message that passed the order check).
+    function _advance(QiaoMessage.Message memory m) private {
+        bytes32 key = _peer(m.srcChain, m.srcPort);
+        if (lanes[key].ordered) lanes[key].next = m.nonce + 1;
     }
 
     function _sendAck(QiaoMessage.Message memory m, bytes32 id, uint8 outcome, bytes memory reason) private {
@@ -601,6 +659,16 @@ contract QiaoPort {
     function setMaxRegistryAge(uint64 seconds_) external onlyAdmin {
         maxRegistryAge = seconds_;
         emit SettingChanged("maxRegistryAge", seconds_);
+    }
+
+    /// Makes a lane ordered (deliveries from then on only in nonce order, from `next`)
+    /// or unordered again. `next` lets a lane become ordered after traffic has flowed,
+    /// and moves a lane past a nonce that will never arrive here (a message of that
+    /// source port to another port on this chain uses a nonce of the same lane).
+    function setOrderedLane(string calldata srcChain, bytes calldata srcPort, bool ordered, uint64 next) external onlyAdmin {
+        bytes32 key = _peer(srcChain, srcPort);
+        lanes[key] = Lane(ordered, next);
+        emit LaneOrderChanged(key, srcChain, srcPort, ordered, next);
     }
 
     /// Any single attestor (or the admin) can pause delivery.

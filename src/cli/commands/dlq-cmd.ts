@@ -54,7 +54,7 @@ export function registerDlq(program: Command): void {
     });
   });
 
-  withCommon(dlq.command('skip <id>').description('give up on a dead letter: its messages become `failed` (skipped_by_operator:<reason>)'))
+  withCommon(dlq.command('skip <id>').description('give up on a dead letter: its messages become `failed` (skipped_by_operator:<reason>); an ordered lane\'s blocked head is also skipped on chain (the sender is answered like a cancel)'))
     .requiredOption('--reason <text>', 'why (recorded with the skip and on each message)')
     .action(async (id: string, o: Common & { reason: string }) => {
       await withOps(o, async (ops, { databaseUrl, dataDir }) => {
@@ -63,6 +63,7 @@ export function registerDlq(program: Command): void {
         try {
           const r = await ops.skip(id, o.reason, index);
           if (o.json) return printJson({ id, reason: o.reason, ...r });
+          if (r.onChain) return console.log(`${id} (${r.queue}): the port's admin skips ${r.messages[0]} on chain (job ${r.onChain}); it is marked failed once done, and its ordered lane moves on`);
           console.log(`${id} (${r.queue}) skipped: ${r.failed.length} message(s) marked failed${r.unchanged.length ? `, ${r.unchanged.length} left as they were (their status does not allow it)` : ''}`);
         } finally {
           await index.close();
