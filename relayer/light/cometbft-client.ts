@@ -102,6 +102,18 @@ export class CometLightClient {
   }
 
   /**
+   * Unix seconds at which the newest verified header leaves the trusting
+   * period: from then on nothing new verifies until governance re-anchors the
+   * chain. Null before the trust root's header is verified (its time is not
+   * known yet).
+   */
+  trustExpiresAt(): number | null {
+    let newest: Entry | undefined;
+    for (const e of this.verified.values()) if (!newest || e.timeMs > newest.timeMs) newest = e;
+    return newest ? Math.floor(newest.timeMs / 1000) + this.trust.trustingPeriodSeconds : null;
+  }
+
+  /**
    * The header at `height`, verified: its hash, app hash (the state after
    * block height-1) and time. Endpoint failures (RpcError from the source)
    * are thrown: they are a wait, not a verdict.

@@ -372,7 +372,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     };
     // Every registry read through the API is audited, in the index's database.
     const audit = await AuditLog.open(index.database, { logger });
-    const metrics = new HubMetrics({ index, health, logger: logger.child({ component: 'metrics' }), laneFeeHolds: () => laneFeeGuard(relayer.ctx).holds() });
+    const metrics = new HubMetrics({ index, health, logger: logger.child({ component: 'metrics' }), laneFeeHolds: () => laneFeeGuard(relayer.ctx).holds(), connections: () => relayer.ctx.chains });
     await metrics.start();
     cleanups.push(() => metrics.stop());
     const proofDeps = registryProofDeps({

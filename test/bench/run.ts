@@ -8,6 +8,7 @@ import { benchIndex } from './index.bench.ts';
 import { benchProofs, type BenchRow } from './proofs.bench.ts';
 import { benchRelay } from './relay.bench.ts';
 import { benchRelayCapacity } from './relay-capacity.bench.ts';
+import { benchRelayerScale, DEFAULT_SCALE } from './relayer-scale.bench.ts';
 import { benchRoutes } from './routes.bench.ts';
 import { benchSettlement } from './settlement.bench.ts';
 import { benchFamilies } from './families.bench.ts';
@@ -104,6 +105,18 @@ export async function runBenchmarks(argv: string[]): Promise<void> {
     rows.push(...(await benchRelayCapacity(c, { queue: 'memory', index: 'pglite' })));
     console.error('relayer capacity (BullMQ + PostgreSQL)…');
     rows.push(...(await benchRelayCapacity(c, { queue: 'bullmq', index: 'postgres' })));
+  }
+  if (want('relayer-scale')) {
+    // Issue 5's scale-out benchmark: embedded, BullMQ with 1 and 2 worker processes, raw BullMQ, CPU per message, latency at 200 msgs/s.
+    const num = (flag: string, d: number) => Number(argv.find((a) => a.startsWith(`--${flag}=`))?.split('=')[1] ?? d);
+    rows.push(
+      ...(await benchRelayerScale({
+        ...DEFAULT_SCALE,
+        seconds: num('scale-seconds', DEFAULT_SCALE.seconds),
+        window: num('scale-window', DEFAULT_SCALE.window),
+        latencySeconds: num('scale-latency-seconds', DEFAULT_SCALE.latencySeconds),
+      })),
+    );
   }
   const commit = git(['rev-parse', '--short', 'HEAD']);
   const dirty = git(['status', '--porcelain']) ? '+' : '';

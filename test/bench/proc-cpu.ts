@@ -1,0 +1,34 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Linux reports utime/stime in clock ticks; USER_HZ is 100 on every architecture Node runs on. */
+const TICK_MS = 10;
+
+/**
+ * User + system CPU milliseconds of every live process in a process group
+ * (a spawned worker and anything it started), from /proc/<pid>/stat.
+ * Processes that exited are not counted: call it while the group lives.
+ */
+export function groupCpuMs(pgid: number): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // The command name is in parentheses and may hold spaces: fields start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12).
+    if (Number(f[2]) !== pgid) continue;
+    total += (Number(f[11]) + Number(f[12])) * TICK_MS;
+  }
+  return total;
+}
+
+/** This process's user + system CPU milliseconds. */
+export function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
