@@ -236,9 +236,14 @@ export class Relayer {
         }
         let grandpa: SubstrateLightClient | undefined;
         if (reg.lightClient === 'grandpa') {
-          const blocks = (adapter as Partial<SubstrateAdapter>).grandpa;
-          if (!blocks) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve blocks for a GRANDPA light client`);
-          grandpa = substrateLightClientFor(reg, blocks, logger);
+          // An EVM (Frontier) chain's client reads its Substrate blocks over its own connection; the factory checks the rest.
+          try {
+            grandpa = substrateLightClientFor(reg, (adapter as Partial<SubstrateAdapter>).grandpa, logger);
+          } catch (err) {
+            // A bad trust root is retried at every registry sync: each try must not leave an adapter's connections open.
+            await adapter.close();
+            throw err;
+          }
         }
         let comet: CometLightClient | undefined;
         if (reg.lightClient === 'tendermint') {

@@ -65,7 +65,8 @@ export async function reverifyMessage(
         const height = BigInt(verified.height ?? proof.height);
         let anchor: TrustedAnchor | null = proof.anchor ?? null;
         let against = 'the stored anchor';
-        const p = provider(m.srcChain);
+        // Frontier (EVM + grandpa): the anchor is a Substrate block, not the eth one; the stored GRANDPA anchor stands.
+        const p = reg.lightClient === 'grandpa' ? null : provider(m.srcChain);
         if (p) {
           try {
             const block = (await p.send('eth_getBlockByNumber', [`0x${height.toString(16)}`, false])) as { hash: Hex; stateRoot: Hex } | null;

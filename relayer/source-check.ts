@@ -57,13 +57,16 @@ export async function checkSourceCommitments(
     }
     if (!t.ok) return headerRefused(chain, t.reason, t.detail);
     anchor = { kind: 'state-root', hash: t.hash, stateRoot: t.stateRoot };
-    try {
-      runtime = await chain.grandpa.runtime();
-    } catch (err) {
-      if (findCause(err, RpcError)) return { ok: false, kind: 'wait', error: err };
-      // The endpoint's metadata is not the pinned one: nothing from this chain can be decoded until governance re-anchors.
-      logger.error({ err, chain: chainId }, 'Substrate lane waits: the chain\'s metadata does not match the pinned runtime');
-      return { ok: false, kind: 'wait', error: new NotReadyError('the chain\'s metadata does not match the pinned runtime', 5000, { cause: err }) };
+    // A Frontier (EVM) chain's proof is storage of the Solidity port, not events: no runtime decodes it, none is pinned.
+    if (chain.registration.family !== 'evm') {
+      try {
+        runtime = await chain.grandpa.runtime();
+      } catch (err) {
+        if (findCause(err, RpcError)) return { ok: false, kind: 'wait', error: err };
+        // The endpoint's metadata is not the pinned one: nothing from this chain can be decoded until governance re-anchors.
+        logger.error({ err, chain: chainId }, 'Substrate lane waits: the chain\'s metadata does not match the pinned runtime');
+        return { ok: false, kind: 'wait', error: new NotReadyError('the chain\'s metadata does not match the pinned runtime', 5000, { cause: err }) };
+      }
     }
   } else if (chain.comet) {
     // CometBFT commits the state after block H in the app hash of header H+1: that header anchors a proof at H.

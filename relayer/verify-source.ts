@@ -4,6 +4,7 @@ import type { Hex } from '../src/domain/hex.ts';
 import { commitmentSlot, verifyEvmCommitments, verifyEvmStateCommitments } from '../proofs/evm/commitments.ts';
 import { COMMITMENTS_SLOT } from '../adapters/evm/artifacts.ts';
 import { verifySubstrateRemarks } from './verify-substrate.ts';
+import { verifyFrontierCommitments } from './verify-frontier.ts';
 import { verifyCosmosPackets } from './verify-cosmos.ts';
 import { verifyFabricTxs } from './verify-fabric.ts';
 import type { BlockContext } from '../proofs/fabric/index.ts';
@@ -62,8 +63,13 @@ export function verifySourceProof(
           const r = verifyEvmStateCommitments(proof, { port, height: expect.height, trustedStateRoot: expect.anchor.stateRoot, slots });
           return r.ok ? { ok: true, lightClient: reg.lightClient } : { ok: false, reason: r.reason, detail: r.detail };
         }
+        case 'grandpa': {
+          // Frontier: GRANDPA vouches for the Substrate block; the port's storage is proven as EVM::AccountStorages.
+          if (expect.anchor?.kind !== 'state-root') return { ok: false, reason: 'untrusted_header', detail: 'the GRANDPA light client has not verified this height' };
+          const r = verifyFrontierCommitments(proof, { port, height: expect.height, ids: expect.ids, anchor: expect.anchor });
+          return r.ok ? { ok: true, lightClient: reg.lightClient } : { ok: false, reason: r.reason, detail: r.detail };
+        }
         case 'tendermint':
-        case 'grandpa':
         case 'fabric':
           return { ok: false, reason: 'unsupported_light_client', detail: `light client ${reg.lightClient} is not wired into the EVM verify stage yet` };
       }

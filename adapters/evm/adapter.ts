@@ -31,6 +31,7 @@ import { ConfigError, ContractRevertError, QiaoError, RpcError, ValidationError 
 import { makeProvider } from '../../src/evm/provider.ts';
 import { customErrorDecoder, revertData, TxSender } from '../../src/evm/signer.ts';
 import { COMMITMENTS_SLOT, portArtifacts } from './artifacts.ts';
+import { FrontierSubstrateRpc, frontierSubstrateEndpoints } from './frontier.ts';
 import { mappingSlot } from './slots.ts';
 
 /** MessageRejected codes of QiaoPort, as the index records them (`refused_by_port:<reason>`). */
@@ -83,9 +84,14 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   if (reg.endpoints.length === 0) throw new ConfigError(`chains.${chainId}.endpoints`, 'needs at least one RPC endpoint');
   // 'instant': BFT chains (QBFT/IBFT 2.0) where a sealed block is final; its light client checks the seals.
   // 'beacon-finalized': proof-of-stake Ethereum; the node's "finalized" tag only says where to look, the sync-committee light client checks it.
-  if (reg.finality.kind !== 'depth' && reg.finality.kind !== 'instant' && reg.finality.kind !== 'beacon-finalized') {
-    throw new ConfigError(`chains.${chainId}.finality`, `EVM finality rule "${reg.finality.kind}" is not supported by this adapter yet; use {kind:"depth"}, {kind:"instant"} or {kind:"beacon-finalized"}`);
+  // 'grandpa': Frontier (an EVM pallet on a GRANDPA chain); its Substrate side says what is final, and proves the port's storage.
+  if (reg.finality.kind !== 'depth' && reg.finality.kind !== 'instant' && reg.finality.kind !== 'beacon-finalized' && reg.finality.kind !== 'grandpa') {
+    throw new ConfigError(`chains.${chainId}.finality`, `EVM finality rule "${reg.finality.kind}" is not supported by this adapter yet; use {kind:"depth"}, {kind:"instant"}, {kind:"beacon-finalized"} or {kind:"grandpa"}`);
   }
+  if ((reg.finality.kind === 'grandpa') !== (reg.lightClient === 'grandpa')) {
+    throw new ConfigError(`chains.${chainId}.finality`, 'an EVM chain under GRANDPA (Frontier) registers both finality {kind:"grandpa"} and lightClient "grandpa"');
+  }
+  const frontier = reg.lightClient === 'grandpa' ? new FrontierSubstrateRpc(frontierSubstrateEndpoints(reg)) : null;
   const depth = reg.finality.kind === 'depth' ? BigInt(reg.finality.depth) : 0n;
   const port = getAddress(reg.port);
   const logger = ctx.logger.child({ chain: chainId });
@@ -115,6 +121,11 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
         const fin = await rpc(primaryUrl, 'eth_getBlockByNumber(finalized)', () => primary.send('eth_getBlockByNumber', ['finalized', false]) as Promise<{ number?: unknown } | null>);
         if (fin !== null && (typeof fin.number !== 'string' || !/^0x[0-9a-fA-F]{1,16}$/.test(fin.number))) throw new RpcError(primaryUrl, 'eth_getBlockByNumber(finalized) answered a block without a valid number');
         const n = fin === null ? -1n : BigInt(fin.number as string);
+        return { head, finalized: n < head ? n : head };
+      }
+      if (frontier) {
+        // pallet-ethereum makes eth block n in Substrate block n: GRANDPA's finalized number is the eth one too.
+        const n = await frontier.finalizedHeight();
         return { head, finalized: n < head ? n : head };
       }
       return { head, finalized: head >= depth ? head - depth : -1n };
@@ -165,8 +176,10 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   }
 
   const prover: CommitmentProver = {
-    endpointCount: () => providers.length,
+    // Frontier: the proofs come from the Substrate endpoints (each tried in turn when one serves a bad proof).
+    endpointCount: () => frontier?.endpoints.length ?? providers.length,
     async proveCommitments(height: bigint, ids: readonly Hex[], endpoint = 0): Promise<SourceProof> {
+      if (frontier) return frontier.prove(height, port as Hex, ids, endpoint);
       const p = providers[endpoint];
       const url = reg.endpoints[endpoint];
       if (!p || !url) throw new ValidationError('endpoint', `chain ${chainId} has no endpoint #${endpoint}`);
@@ -518,6 +531,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     async close() {
       for (const p of providers) p.destroy();
       reads.destroy();
+      await frontier?.close();
     },
   };
 }

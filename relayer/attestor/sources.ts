@@ -162,9 +162,8 @@ export class SourceVerifier {
         if (!rawHeaders) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve headers for a ${reg.lightClient} light client`);
         chain = { ...chain, light: new BftLightClient(decodeBftTrustRoot(reg.trustRoot, reg.chainId), reg.lightClient, rawHeaders, logger.child({ light: reg.lightClient })) };
       } else if (reg.lightClient === 'grandpa') {
-        const blocks = (adapter as Partial<SubstrateAdapter>).grandpa;
-        if (!blocks) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve blocks for a GRANDPA light client`);
-        chain = { ...chain, grandpa: substrateLightClientFor(reg, blocks, logger) };
+        // An EVM (Frontier) chain's client reads its Substrate blocks over its own connection; the factory checks the rest.
+        chain = { ...chain, grandpa: substrateLightClientFor(reg, (adapter as Partial<SubstrateAdapter>).grandpa, logger) };
       } else if (reg.lightClient === 'tendermint') {
         chain = { ...chain, comet: cometLightClientFor(r, adapter, { logger }) };
       } else if (reg.lightClient === 'fabric') {

@@ -39,7 +39,17 @@ export interface ParachainTrustRoot {
   runtime: RuntimePins;
 }
 
-export type SubstrateTrustRoot = { kind: 'solo'; root: GrandpaTrustRoot } | { kind: 'para'; root: ParachainTrustRoot };
+/**
+ * The trust root of a Frontier chain (an EVM pallet on a GRANDPA chain, using
+ * the Solidity port): GRANDPA anchors the chain's Substrate blocks, whose state
+ * holds the port's storage in `EVM::AccountStorages`. No runtime is pinned:
+ * no event is decoded, only that storage map is read, whose layout does not
+ * change with the runtime. The light client opens its own connection to the
+ * `substrateEndpoints` (the registration's endpoints are the eth RPCs).
+ */
+export type FrontierTrustRoot = Omit<GrandpaTrustRoot, 'runtime'> & { substrateEndpoints: string[] };
+
+export type SubstrateTrustRoot = { kind: 'solo'; root: GrandpaTrustRoot } | { kind: 'para'; root: ParachainTrustRoot } | { kind: 'frontier'; root: FrontierTrustRoot };
 
 const H256 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 const U64 = z.union([z.string().regex(/^\d{1,20}$/), z.number().int().nonnegative()]);
@@ -60,6 +70,13 @@ const Runtime = z
   })
   .strict();
 
+const WsEndpoints = z
+  .array(z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL'))
+  .min(1)
+  .max(16);
+
+const FrontierSchema = z.object({ ...Anchor, substrateEndpoints: WsEndpoints }).strict();
+
 const SoloSchema = z.object({ ...Anchor, runtime: Runtime }).strict();
 
 const ParaSchema = z
@@ -67,10 +84,7 @@ const ParaSchema = z
     relay: z
       .object({
         ...Anchor,
-        endpoints: z
-          .array(z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL'))
-          .min(1)
-          .max(16),
+        endpoints: WsEndpoints,
       })
       .strict(),
     paraId: z.number().int().nonnegative().max(0xffffffff),
@@ -95,6 +109,10 @@ export function encodeGrandpaTrustRoot(t: GrandpaTrustRoot): Hex {
   return hexlify(toUtf8Bytes(JSON.stringify({ ...encodeAnchor(t), runtime: encodeRuntime(t.runtime) }))) as Hex;
 }
 
+export function encodeFrontierTrustRoot(t: FrontierTrustRoot): Hex {
+  return hexlify(toUtf8Bytes(JSON.stringify({ ...encodeAnchor(t), substrateEndpoints: t.substrateEndpoints }))) as Hex;
+}
+
 export function encodeParachainTrustRoot(t: ParachainTrustRoot): Hex {
   const json = { relay: { ...encodeAnchor(t.relay), endpoints: t.relay.endpoints }, paraId: t.paraId, runtime: encodeRuntime(t.runtime) };
   return hexlify(toUtf8Bytes(JSON.stringify(json))) as Hex;
@@ -104,7 +122,7 @@ function parseJson(bytes: Hex, chainId: string): unknown {
   try {
     return JSON.parse(toUtf8String(getBytes(bytes)));
   } catch (cause) {
-    throw new ConfigError(`chains.${chainId}.trustRoot`, 'a GRANDPA trust root is the UTF-8 JSON {height, hash, setId, authorities, runtime} (a parachain\'s: {relay, paraId, runtime})', { cause });
+    throw new ConfigError(`chains.${chainId}.trustRoot`, 'a GRANDPA trust root is the UTF-8 JSON {height, hash, setId, authorities, runtime} (a parachain\'s: {relay, paraId, runtime}; a Frontier chain\'s: {height, hash, setId, authorities, substrateEndpoints})', { cause });
   }
 }
 
@@ -136,6 +154,7 @@ export function decodeGrandpaTrustRoot(bytes: Hex, chainId: string): GrandpaTrus
   const field = `chains.${chainId}.trustRoot`;
   const raw = parseJson(bytes, chainId);
   if (isParachainJson(raw)) throw new ConfigError(field, 'is a parachain trust root; a solo GRANDPA chain is expected here');
+  if (isFrontierJson(raw)) throw new ConfigError(field, 'is a Frontier (EVM pallet) trust root; a solo GRANDPA chain is expected here');
   const d = parse(SoloSchema, raw, field);
   return { ...decodeAnchor(d, field), runtime: decodeRuntime(d.runtime) };
 }
@@ -144,10 +163,24 @@ export function decodeGrandpaTrustRoot(bytes: Hex, chainId: string): GrandpaTrus
 export function decodeSubstrateTrustRoot(bytes: Hex, chainId: string): SubstrateTrustRoot {
   const field = `chains.${chainId}.trustRoot`;
   const raw = parseJson(bytes, chainId);
+  if (isFrontierJson(raw)) return { kind: 'frontier', root: decodeFrontierTrustRoot(bytes, chainId) };
   if (!isParachainJson(raw)) return { kind: 'solo', root: decodeGrandpaTrustRoot(bytes, chainId) };
   const d = parse(ParaSchema, raw, field);
   const { endpoints, ...anchor } = d.relay;
   return { kind: 'para', root: { relay: { ...decodeAnchor(anchor, `${field}.relay`), endpoints }, paraId: d.paraId, runtime: decodeRuntime(d.runtime) } };
+}
+
+/** A Frontier chain's trust root: {height, hash, setId, authorities, substrateEndpoints} (ConfigError on anything else). */
+export function decodeFrontierTrustRoot(bytes: Hex, chainId: string): FrontierTrustRoot {
+  const field = `chains.${chainId}.trustRoot`;
+  const raw = parseJson(bytes, chainId);
+  if (!isFrontierJson(raw)) throw new ConfigError(field, 'a Frontier (EVM pallet) trust root names its Substrate endpoints: {height, hash, setId, authorities, substrateEndpoints}');
+  const { substrateEndpoints, ...anchor } = parse(FrontierSchema, raw, field);
+  return { ...decodeAnchor(anchor, field), substrateEndpoints };
+}
+
+function isFrontierJson(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && 'substrateEndpoints' in raw;
 }
 
 function isParachainJson(raw: unknown): boolean {

@@ -77,8 +77,10 @@ export class Chain {
   readonly listeners = new Set<ChainListener>();
   private readonly events: Events;
   readonly faults = { forgeJustification: false, forgeReadProof: false, relabelRemarked: false, forgeParaHead: false };
-  /** Paras::Heads values to write in the next block (setParaHead; a relay chain) */
+  /** Paras::Heads values to write in the next block (setParaHead; a relay chain), and values another server feeds in (setNextStorage) */
   private readonly nextParaHeads = new Map<string, Uint8Array>();
+  /** Another server's fault (the Frontier model's forgeStorage): the state whose trie a read proof is served from instead, or null for the real one. */
+  readProofState: ((b: Block, keys: string[]) => Map<string, Uint8Array> | null) | null = null;
   readonly receivers: ReceiverModels;
   /** added to the wall clock for Timestamp::Now (advanceTime: a timeout reached without waiting) */
   private timeOffsetMs = 0;
@@ -281,6 +283,17 @@ export class Chain {
   /** A relay chain: Paras::Heads(paraId) = HeadData(header) from the next block on. */
   setParaHead(key: string, header: Uint8Array): void {
     this.nextParaHeads.set(key, u8aConcat(compactToU8a(header.length), header));
+  }
+
+  /** Raw storage `key` = `value` from the next block on (a server that mirrors another ledger's state into this one). */
+  setNextStorage(key: string, value: Uint8Array): void {
+    this.nextParaHeads.set(key.toLowerCase(), value);
+  }
+
+  /** The trie of readProofState's forged state, or null when no override applies. */
+  overriddenTrie(b: Block, keys: string[]): StateTrie | null {
+    const state = this.readProofState?.(b, keys);
+    return state ? buildTrie(state, this.o.layout) : null;
   }
 
   /** A parachain: final up to `target` because a finalized relay block holds it (no justification of its own). */

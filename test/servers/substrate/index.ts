@@ -60,6 +60,10 @@ export interface SubstrateTestServer {
   setParaHead(paraId: number, header: Uint8Array): void;
   /** (relay) the para header bytes Paras::Heads(paraId) holds at block `at` (default: the head), or null */
   paraHead(paraId: number, at?: number): Uint8Array | null;
+  /** raw storage `key` = `value` (e.g. the Frontier model's EVM::AccountStorages) from the next block on */
+  setNextStorage(key: `0x${string}`, value: Uint8Array): void;
+  /** serve read proofs from the trie of the state `forge` returns (null: the real state); a mirroring server's faults */
+  overrideReadProofs(forge: ((state: ReadonlyMap<string, Uint8Array>, keys: string[]) => Map<string, Uint8Array> | null) | null): void;
   /** calls `listener(n)` for every block n finalized from now on; returns the unsubscribe */
   onFinalized(listener: (n: number) => void): () => void;
   /** what a modelled receiver contract recorded (null: no receiver at that address) */
@@ -145,6 +149,10 @@ export async function startSubstrateTestServer(o: SubstrateTestServerOptions = {
     paraHead: (paraId, at) => {
       const b = at === undefined ? chain.head : chain.block(at);
       return b ? paraHeadIn(b, paraId) : null;
+    },
+    setNextStorage: (key, value) => chain.setNextStorage(key, value),
+    overrideReadProofs: (forge) => {
+      chain.readProofState = forge ? (b, keys) => forge(b.state, keys) : null;
     },
     onFinalized: (listener) => {
       const l = { imported: () => undefined, finalized: (b: { number: number }) => listener(b.number), tx: () => undefined };

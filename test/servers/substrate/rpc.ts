@@ -231,7 +231,7 @@ export class RpcServer {
 
   private readProof(b: Block, keys: string[]): string[] {
     const { chain } = this.ctx;
-    const trie = (chain.faults.forgeParaHead ? forgedParaHeadsTrie(chain, b, keys) : null) ?? (chain.faults.forgeReadProof ? chain.tamperedTrie(b) : b.trie);
+    const trie = chain.overriddenTrie(b, keys) ?? (chain.faults.forgeParaHead ? forgedParaHeadsTrie(chain, b, keys) : null) ?? (chain.faults.forgeReadProof ? chain.tamperedTrie(b) : b.trie);
     return trie.proof(keys.map((k) => hexToU8a(k))).map((n) => u8aToHex(n));
   }
 
