@@ -9,18 +9,14 @@ import type { ChainFamily, ChainRegistration } from '../src/domain/chain.ts';
 import type { Hex } from '../src/domain/hex.ts';
 import { messageToJson } from '../src/domain/message.ts';
 import { MessageTree } from '../src/domain/merkle.ts';
-import { QiaoError, ValidationError } from '../src/errors.ts';
+import { ValidationError } from '../src/errors.ts';
 import { makeProvider } from '../src/evm/provider.ts';
 import { TxSender } from '../src/evm/signer.ts';
 import type { GovernanceClient } from '../src/governance/client.ts';
 import type { MessageIndex } from '../src/index/types.ts';
 import { silentLogger } from '../src/logging.ts';
 import type { ConnectedChain, StageContext } from './context.ts';
-import { BftLightClient } from './light/bft-client.ts';
-import { decodeBftTrustRoot } from './light/bft-trust.ts';
-import { cometLightClientFor } from './light/cometbft-client.ts';
-import { beaconLightClientFor } from './light/beacon-client.ts';
-import { fabricLightClientFor } from './light/fabric-client.ts';
+import { closeLightClients, lightClientsFor } from './light/connect.ts';
 import { createMemoryBackend } from './queue/index.ts';
 import type { AttestJob, CommitJob, DeliverJob, VerifyJob } from './jobs.ts';
 import { verifyJob } from './stages/verify.ts';
@@ -413,6 +409,7 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
     for (const s of scans.values()) {
       s.provider.destroy();
       await s.conn.adapter.close().catch(() => undefined);
+      await closeLightClients(s.conn);
     }
   }
 }
@@ -421,37 +418,12 @@ export async function rebuildIndex(deps: RebuildDeps, { from = 0n, maxLogRange =
 async function connect(reg: ChainRegistration, deps: RebuildDeps, logger: Logger): Promise<ConnectedChain> {
   const log = logger.child({ chain: reg.chainId });
   const adapter = await deps.adapterFactories[reg.family](reg, { logger: log });
-  if (reg.lightClient === 'tendermint') {
-    try {
-      return { registration: reg, adapter, comet: cometLightClientFor(reg, adapter, { logger: log }) };
-    } catch (err) {
-      await adapter.close();
-      throw err;
-    }
-  }
-  if (reg.lightClient === 'fabric') {
-    try {
-      return { registration: reg, adapter, fabric: fabricLightClientFor(reg, adapter, { logger: log }) };
-    } catch (err) {
-      await adapter.close();
-      throw err;
-    }
-  }
-  if (reg.lightClient === 'eth-sync-committee') {
-    try {
-      return { registration: reg, adapter, beacon: beaconLightClientFor(reg, adapter, { logger: log }) };
-    } catch (err) {
-      await adapter.close();
-      throw err;
-    }
-  }
-  if (reg.lightClient !== 'qbft' && reg.lightClient !== 'ibft2') return { registration: reg, adapter };
-  const rawHeaders = adapter.watcher.rawHeaders?.bind(adapter.watcher);
-  if (!rawHeaders) {
+  try {
+    return { registration: reg, adapter, ...lightClientsFor(reg, adapter, { logger: log }) };
+  } catch (err) {
     await adapter.close();
-    throw new QiaoError('light_client_unavailable', `the ${reg.family} adapter cannot serve headers for a ${reg.lightClient} light client`);
+    throw err;
   }
-  return { registration: reg, adapter, light: new BftLightClient(decodeBftTrustRoot(reg.trustRoot, reg.chainId), reg.lightClient, rawHeaders, log.child({ light: reg.lightClient })) };
 }
 
 /** Every attestor set the AttestorSet ever held, by set id. */

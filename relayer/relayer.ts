@@ -6,18 +6,10 @@ import type { TxSender } from '../src/evm/signer.ts';
 import type { GovernanceClient } from '../src/governance/client.ts';
 import type { MessageIndex } from '../src/index/types.ts';
 import type { Attestor } from './attestor/attestor.ts';
-import { BftLightClient } from './light/bft-client.ts';
-import { decodeBftTrustRoot } from './light/bft-trust.ts';
 import { handleMisbehaviour, type FreezeChain } from './light/misbehaviour.ts';
-import type { SubstrateLightClient } from './light/grandpa-client.ts';
-import { substrateLightClientFor } from './light/substrate-light.ts';
-import { cometLightClientFor, type CometLightClient } from './light/cometbft-client.ts';
-import { fabricLightClientFor, type FabricLightClient } from './light/fabric-client.ts';
-import { beaconLightClientFor, type BeaconLightClient } from './light/beacon-client.ts';
-import type { SubstrateAdapter } from '../adapters/substrate/adapter.ts';
+import { closeLightClients, lightClientsFor, type ChainLightClients } from './light/connect.ts';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../src/errors.ts';
 import { keepLease, LeaseLostError, type HeldLease } from './lease.ts';
 import type { ConnectedChain, RelayerQueues, RelayerSettings, StageContext } from './context.ts';
 import type { AckJob, AttestJob, CommitJob, DeliverJob, TimeoutJob, VerifyJob } from './jobs.ts';
@@ -224,38 +216,15 @@ export class Relayer {
       try {
         const adapter = await this.deps.adapterFactories[reg.family](reg, { ...this.deps.adapterContext, logger });
         if (this.stopped) return void (await adapter.close());
-        let light: BftLightClient | undefined;
-        if (reg.lightClient === 'qbft' || reg.lightClient === 'ibft2') {
-          const rawHeaders = adapter.watcher.rawHeaders?.bind(adapter.watcher);
-          if (!rawHeaders) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve headers for a ${reg.lightClient} light client`);
-          light = new BftLightClient(decodeBftTrustRoot(reg.trustRoot, reg.chainId), reg.lightClient, rawHeaders, logger.child({ light: reg.lightClient }), {
-            chainId: reg.chainId,
-            endpoints: reg.endpoints,
-            onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }),
-          });
+        let clients: ChainLightClients;
+        try {
+          clients = lightClientsFor(reg, adapter, { logger, onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }) });
+        } catch (err) {
+          // A bad trust root is retried at every registry sync: each try must not leave an adapter's connections open.
+          await adapter.close();
+          throw err;
         }
-        let grandpa: SubstrateLightClient | undefined;
-        if (reg.lightClient === 'grandpa') {
-          // An EVM (Frontier) chain's client reads its Substrate blocks over its own connection; the factory checks the rest.
-          try {
-            grandpa = substrateLightClientFor(reg, (adapter as Partial<SubstrateAdapter>).grandpa, logger);
-          } catch (err) {
-            // A bad trust root is retried at every registry sync: each try must not leave an adapter's connections open.
-            await adapter.close();
-            throw err;
-          }
-        }
-        let comet: CometLightClient | undefined;
-        if (reg.lightClient === 'tendermint') {
-          comet = cometLightClientFor(reg, adapter, { logger, onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }) });
-        }
-        let fabric: FabricLightClient | undefined;
-        if (reg.lightClient === 'fabric') {
-          fabric = fabricLightClientFor(reg, adapter, { logger, onMisbehaviour: (e) => handleMisbehaviour(e, { index: this.deps.index, freeze: this.deps.onMisbehaviour, logger }) });
-        }
-        let beacon: BeaconLightClient | undefined;
-        if (reg.lightClient === 'eth-sync-committee') beacon = beaconLightClientFor(reg, adapter, { logger });
-        this.chains.set(reg.chainId, { registration: reg, adapter, ...(light ? { light } : {}), ...(grandpa ? { grandpa } : {}), ...(comet ? { comet } : {}), ...(fabric ? { fabric } : {}), ...(beacon ? { beacon } : {}) });
+        this.chains.set(reg.chainId, { registration: reg, adapter, ...clients });
         this.watchers.set(reg.chainId, this.watch(this.chains.get(reg.chainId)!, logger));
         logger.info({ family: reg.family, lightClient: reg.lightClient }, 'chain connected');
         if (reg.lightClient === 'local-dev') {
@@ -282,7 +251,7 @@ export class Relayer {
     const c = this.chains.get(chainId);
     this.chains.delete(chainId);
     await c?.adapter.close();
-    await c?.grandpa?.close?.();
+    if (c) await closeLightClients(c);
     this.deps.logger.info({ chain: chainId }, 'chain disconnected');
   }
 
@@ -391,7 +360,7 @@ export class Relayer {
     await Promise.all(this.workers.map((w) => w.close()));
     for (const c of this.chains.values()) {
       await c.adapter.close();
-      await c.grandpa?.close?.();
+      await closeLightClients(c);
     }
     this.chains.clear();
   }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ChainRegistration } from '../../src/domain/chain.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { ConfigError, RpcError, ValidationError } from '../../src/errors.ts';
+import { withTimeout } from '../../src/timeout.ts';
 import { COMMITMENTS_SLOT } from './artifacts.ts';
 import { mappingSlot } from './slots.ts';
 
@@ -149,19 +150,7 @@ export class FrontierSubstrateRpc {
     if (this.closed) throw new RpcError(this.endpoints[endpoint]!, 'the Frontier Substrate connection is closed');
     let p = this.providers[endpoint];
     if (!p) this.providers[endpoint] = p = new WsProvider(this.endpoints[endpoint]!, 1000, {}, CALL_TIMEOUT_MS);
-    if (!p.isConnected) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          p.isReady,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
-          }),
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    if (!p.isConnected) await withTimeout(p.isReady, CONNECT_TIMEOUT_MS, 'connect');
     return p.send(method, params, false);
   }
 }

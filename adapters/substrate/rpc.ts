@@ -1,4 +1,5 @@
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { withTimeout } from '../../src/timeout.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { RpcError } from '../../src/errors.ts';
 
@@ -25,20 +26,12 @@ export async function rpc<T>(url: string, what: string, f: () => Promise<T>): Pr
 /** Connects one endpoint; throws RpcError when it does not answer in time (it is retried at the next registry sync). */
 export async function connectEndpoint(url: string): Promise<SubstrateEndpoint> {
   const provider = new WsProvider(url, 1000, {}, CONNECT_TIMEOUT_MS);
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const api = await Promise.race([
-      ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
-      }),
-    ]);
+    const api = await withTimeout(ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true }), CONNECT_TIMEOUT_MS, 'connect');
     return { url, api, provider };
   } catch (cause) {
     await provider.disconnect().catch(() => undefined);
     throw new RpcError(url, 'connect failed', { cause });
-  } finally {
-    clearTimeout(timer);
   }
 }
 

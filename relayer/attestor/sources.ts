@@ -1,20 +1,14 @@
 import type { Logger } from 'pino';
 import { ADAPTER_FACTORIES } from '../../adapters/index.ts';
-import type { SubstrateAdapter } from '../../adapters/substrate/adapter.ts';
 import { getMessage } from '../../src/api/client.ts';
 import type { AdapterFactory } from '../../src/domain/adapter.ts';
 import type { ChainFamily, ChainRegistration } from '../../src/domain/chain.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { decodeMessage, messageId } from '../../src/domain/message.ts';
-import { ConfigError, findCause, NotReadyError, QiaoError, RpcError } from '../../src/errors.ts';
+import { findCause, NotReadyError, QiaoError, RpcError } from '../../src/errors.ts';
 import type { GovernanceClient } from '../../src/governance/client.ts';
 import type { ConnectedChain } from '../context.ts';
-import { BftLightClient } from '../light/bft-client.ts';
-import { decodeBftTrustRoot } from '../light/bft-trust.ts';
-import { cometLightClientFor } from '../light/cometbft-client.ts';
-import { fabricLightClientFor } from '../light/fabric-client.ts';
-import { beaconLightClientFor } from '../light/beacon-client.ts';
-import { substrateLightClientFor } from '../light/substrate-light.ts';
+import { closeLightClients, lightClientsFor } from '../light/connect.ts';
 import { checkSourceCommitments } from '../source-check.ts';
 
 /**
@@ -150,27 +144,14 @@ export class SourceVerifier {
     if (have) {
       this.conns.delete(reg.chainId);
       await have.chain.adapter.close().catch(() => undefined);
-      await have.chain.grandpa?.close?.().catch(() => undefined);
+      await closeLightClients(have.chain);
     }
     const r: ChainRegistration = { ...reg, endpoints: [...endpoints] };
     const logger = this.opts.logger.child({ chain: reg.chainId });
     const adapter = await (this.opts.adapterFactories ?? ADAPTER_FACTORIES)[reg.family](r, { logger });
     try {
-      let chain: ConnectedChain = { registration: r, adapter };
-      if (reg.lightClient === 'qbft' || reg.lightClient === 'ibft2') {
-        const rawHeaders = adapter.watcher.rawHeaders?.bind(adapter.watcher);
-        if (!rawHeaders) throw new ConfigError(`chains.${reg.chainId}.lightClient`, `the ${reg.family} adapter cannot serve headers for a ${reg.lightClient} light client`);
-        chain = { ...chain, light: new BftLightClient(decodeBftTrustRoot(reg.trustRoot, reg.chainId), reg.lightClient, rawHeaders, logger.child({ light: reg.lightClient })) };
-      } else if (reg.lightClient === 'grandpa') {
-        // An EVM (Frontier) chain's client reads its Substrate blocks over its own connection; the factory checks the rest.
-        chain = { ...chain, grandpa: substrateLightClientFor(reg, (adapter as Partial<SubstrateAdapter>).grandpa, logger) };
-      } else if (reg.lightClient === 'tendermint') {
-        chain = { ...chain, comet: cometLightClientFor(r, adapter, { logger }) };
-      } else if (reg.lightClient === 'fabric') {
-        chain = { ...chain, fabric: fabricLightClientFor(r, adapter, { logger }) };
-      } else if (reg.lightClient === 'eth-sync-committee') {
-        chain = { ...chain, beacon: beaconLightClientFor(r, adapter, { logger }) };
-      }
+      // No witness cross-checks here: the attestor re-verifies what the relayer's own clients already follow.
+      const chain: ConnectedChain = { registration: r, adapter, ...lightClientsFor(r, adapter, { logger }) };
       this.conns.set(reg.chainId, { key, chain });
       return chain;
     } catch (err) {
@@ -182,7 +163,7 @@ export class SourceVerifier {
   async close(): Promise<void> {
     for (const { chain } of this.conns.values()) {
       await chain.adapter.close().catch(() => undefined);
-      await chain.grandpa?.close?.().catch(() => undefined);
+      await closeLightClients(chain);
     }
     this.conns.clear();
   }

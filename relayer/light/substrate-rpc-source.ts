@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { asBytes, concatBytes, encodeCompact } from '../../proofs/substrate/bytes.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { RpcError } from '../../src/errors.ts';
+import { withTimeout } from '../../src/timeout.ts';
 import type { GrandpaBlockSource } from './grandpa-client.ts';
 
 const H256 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
@@ -111,18 +112,7 @@ export class SubstrateRpcSource implements GrandpaBlockSource {
     if (this.closed) throw new RpcError(this.endpoints[endpoint]!, 'the relay-chain source is closed');
     let p = this.providers[endpoint];
     if (!p) this.providers[endpoint] = p = new WsProvider(this.endpoints[endpoint]!, 1000, {}, CALL_TIMEOUT_MS);
-    if (p.isConnected) return p;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        p.isReady,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    if (!p.isConnected) await withTimeout(p.isReady, CONNECT_TIMEOUT_MS, 'connect');
     return p;
   }
 }

@@ -1,6 +1,7 @@
 import { AbiCoder, getAddress, keccak256, toBeHex, toUtf8Bytes, zeroPadValue } from 'ethers';
 import { ValidationError } from '../../errors.ts';
 import { asBytes32, asHex, type Hex } from '../../domain/hex.ts';
+import type { PortRegistryLeaf } from '../../domain/adapter.ts';
 
 /**
  * Leaves of the registry snapshot tree (an OpenZeppelin StandardMerkleTree, as
@@ -24,14 +25,9 @@ export type IdentityStatusName = keyof typeof IDENTITY_STATUS;
 export type AccreditationStatusName = keyof typeof ACCREDITATION_STATUS;
 export type AttestationStatusName = keyof typeof ATTESTATION_STATUS;
 
-export interface RegistryLeaf {
+/** The leaf ports check (src/domain/adapter.ts), with its kind named. */
+export interface RegistryLeaf extends PortRegistryLeaf {
   kind: LeafKind;
-  key: Hex;
-  a: Hex;
-  b: Hex;
-  status: number;
-  validUntil: bigint;
-  data: Hex;
 }
 
 /** The tuple form StandardMerkleTree takes (numbers as decimal strings, so uint64 never loses precision). */
