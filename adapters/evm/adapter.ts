@@ -26,7 +26,7 @@ import type {
 import { parseEvmChainId, type ChainId } from '../../src/domain/caip.ts';
 import type { ChainRegistration } from '../../src/domain/chain.ts';
 import type { Hex } from '../../src/domain/hex.ts';
-import { decodeMessage, messageId } from '../../src/domain/message.ts';
+import { decodeMessage, messageId, type QiaoMessage } from '../../src/domain/message.ts';
 import { ConfigError, ContractRevertError, QiaoError, RpcError, ValidationError } from '../../src/errors.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
 import { customErrorDecoder, revertData, TxSender } from '../../src/evm/signer.ts';
@@ -390,6 +390,14 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   };
   const hasLanes = await orders();
 
+  // deliver reads each item's fields twice (lane order, then the gas split): decode its bytes once.
+  const decodedItems = new WeakMap<DeliveryItem, QiaoMessage>();
+  function messageOf(item: DeliveryItem): QiaoMessage {
+    let m = decodedItems.get(item);
+    if (!m) decodedItems.set(item, (m = decodeMessage(item.encoded)));
+    return m;
+  }
+
   /**
    * Items of ordered lanes that cannot pass now (not the head, nor right behind a head sent in the same
    * delivery) are answered `out_of_order` without a transaction: a lane blocked behind a failed head would
@@ -400,7 +408,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     if (!hasLanes || items.length === 0) return out;
     const byLane = new Map<string, { srcChain: string; srcPort: Hex; items: { id: Hex; nonce: bigint }[] }>();
     for (const item of items) {
-      const m = decodeMessage(item.encoded);
+      const m = messageOf(item);
       const k = `${m.srcChain}|${m.srcPort.toLowerCase()}`;
       const g = byLane.get(k) ?? { srcChain: m.srcChain, srcPort: m.srcPort, items: [] };
       g.items.push({ id: item.id, nonce: m.nonce });
@@ -466,7 +474,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
       const cap = await blockGasCap();
       const groups: { items: DeliveryItem[]; gas: bigint }[] = [];
       for (const item of todo) {
-        const m = decodeMessage(item.encoded);
+        const m = messageOf(item);
         const need = m.gasLimit * 64n / 63n + ITEM_OVERHEAD + (m.timeoutHeight !== 0n || m.timeoutUnixSeconds !== 0n ? ACK_ITEM_OVERHEAD : 0n);
         const last = groups[groups.length - 1];
         if (last && last.gas + need <= cap) {

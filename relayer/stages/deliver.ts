@@ -21,6 +21,33 @@ const OUT_OF_ORDER = 'out_of_order';
 /** How soon a batch with messages waiting behind an ordered lane's head looks again (no attempt is spent). */
 const OUT_OF_ORDER_RETRY_MS = 1000;
 
+/** Trees kept for the deliver jobs of recent batches (one job per destination, plus retries). */
+const TREE_CACHE_SIZE = 8;
+const trees = new Map<string, { tree: MessageTree; proofs: Map<Hex, Hex[]> }>();
+
+/**
+ * A batch's tree and the proofs already taken from it. Every destination of a
+ * batch, and every retry, needed the same tree again; building one over 256
+ * ids and taking its proofs costs ~0.4 ms of CPU per message. The key is the
+ * ids themselves, so a cached tree is the one `MessageTree.of` would build.
+ */
+function batchTree(ids: readonly Hex[]): { proof(id: Hex): Hex[] } {
+  const key = ids.join(',');
+  let entry = trees.get(key);
+  if (entry) trees.delete(key);
+  else entry = { tree: MessageTree.of(ids), proofs: new Map() };
+  trees.set(key, entry);
+  if (trees.size > TREE_CACHE_SIZE) trees.delete(trees.keys().next().value!);
+  const { tree, proofs } = entry;
+  return {
+    proof(id: Hex): Hex[] {
+      let p = proofs.get(id);
+      if (!p) proofs.set(id, (p = tree.proof(id)));
+      return [...p];
+    },
+  };
+}
+
 /**
  * Acks first (they close messages already delivered elsewhere, DESIGN.md step 6),
  * then each lane (srcChain, srcPort) in nonce order, so one delivery passes an
@@ -97,7 +124,7 @@ export async function deliverJob(ctx: StageContext, job: Job<unknown>): Promise<
     return;
   }
   const signed = await signaturesFor(ctx, chain, batchNo);
-  const tree = MessageTree.of(batch.ids);
+  const tree = batchTree(batch.ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const chunks: DeliveryItem[][] = [];
   for (let i = 0; i < rows.length; i += ctx.settings.deliverChunk) {

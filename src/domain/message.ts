@@ -1,4 +1,4 @@
-import { AbiCoder, getBytes, hexlify, keccak256 } from 'ethers';
+import { AbiCoder, keccak256 } from 'ethers';
 import { ValidationError } from '../errors.ts';
 import { parseChainId, type ChainId } from './caip.ts';
 import { asHex, type Hex } from './hex.ts';
@@ -93,32 +93,83 @@ export function encodeMessage(m: QiaoMessage): Hex {
   ]) as Hex;
 }
 
-/** Decodes and validates; rejects trailing or non-canonical bytes by re-encoding. */
+const WORD = 32;
+const HEAD_BYTES = MESSAGE_ABI_TYPES.length * WORD;
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The low `bytes` bytes of a word (what ethers' decoder keeps) and whether the high bytes are zero. */
+function uintWord(b: Uint8Array, at: number, bytes: number): { value: bigint; clean: boolean } {
+  let clean = true;
+  for (let i = at; i < at + WORD - bytes; i++) if (b[i] !== 0) clean = false;
+  let value = 0n;
+  for (let i = at + WORD - bytes; i < at + WORD; i++) value = (value << 8n) | BigInt(b[i]!);
+  return { value, clean };
+}
+
+/**
+ * Decodes and validates, accepting only the canonical encoding (the one
+ * `encodeMessage` produces: tails in field order right after the head, zero
+ * padding, no trailing bytes), so one message has exactly one id. The layout is
+ * checked directly on the bytes instead of decoding with ethers and encoding
+ * again, which was a large share of the relayer's CPU per message; it refuses
+ * exactly what that round trip refused (test/unit/message-decode.test.ts).
+ */
 export function decodeMessage(encoded: Hex | Uint8Array, field = 'message'): QiaoMessage {
-  const bytes = typeof encoded === 'string' ? getBytes(asHex(encoded, field)) : encoded;
-  let r: ReturnType<typeof coder.decode>;
-  try {
-    r = coder.decode(MESSAGE_ABI_TYPES as unknown as string[], bytes);
-  } catch (cause) {
-    throw new ValidationError(field, 'is not an ABI-encoded Qiao message', { cause });
-  }
-  const m = validateMessage({
-    version: Number(r[0]),
-    srcChain: r[1] as ChainId,
-    srcPort: r[2] as Hex,
-    sender: r[3] as Hex,
-    dstChain: r[4] as ChainId,
-    dstPort: r[5] as Hex,
-    receiver: r[6] as Hex,
-    nonce: r[7] as bigint,
-    gasLimit: r[8] as bigint,
-    timeoutHeight: r[9] as bigint,
-    timeoutUnixSeconds: r[10] as bigint,
-    payload: r[11] as Hex,
-  });
-  if (encodeMessage(m) !== hexlify(bytes).toLowerCase()) {
-    throw new ValidationError(field, 'is not the canonical encoding of its fields');
-  }
+  const b = typeof encoded === 'string' ? Buffer.from(asHex(encoded, field).slice(2), 'hex') : encoded;
+  const notAbi = (why: string, cause?: unknown) => new ValidationError(field, 'is not an ABI-encoded Qiao message', { cause: cause ?? new Error(why) });
+  const notCanonical = () => new ValidationError(field, 'is not the canonical encoding of its fields');
+  if (b.length < HEAD_BYTES) throw notAbi(`${b.length} bytes, the head alone is ${HEAD_BYTES}`);
+  let nonCanonical = false;
+  const uint = (index: number, bytes: number): bigint => {
+    const { value, clean } = uintWord(b, index * WORD, bytes);
+    if (!clean) nonCanonical = true;
+    return value;
+  };
+  let next = HEAD_BYTES;
+  const dynamic = (index: number): Uint8Array => {
+    const o = uintWord(b, index * WORD, 8);
+    const offset = o.value;
+    if (!o.clean || offset + BigInt(WORD) > BigInt(b.length)) throw notAbi(`field ${index}: offset out of range`);
+    if (offset !== BigInt(next)) nonCanonical = true;
+    const at = Number(offset);
+    const l = uintWord(b, at, 8);
+    const length = l.value;
+    const padded = ((length + 31n) / 32n) * 32n;
+    if (!l.clean || BigInt(at + WORD) + padded > BigInt(b.length)) throw notAbi(`field ${index}: length out of range`);
+    const start = at + WORD;
+    const end = start + Number(length);
+    for (let i = end; i < start + Number(padded); i++) if (b[i] !== 0) nonCanonical = true;
+    next = start + Number(padded);
+    return b.subarray(start, end);
+  };
+  const text = (index: number): string => {
+    try {
+      return utf8.decode(dynamic(index));
+    } catch (cause) {
+      if (cause instanceof ValidationError) throw cause;
+      throw notAbi(`field ${index}: invalid UTF-8`, cause);
+    }
+  };
+  const hex = (index: number): Hex => `0x${Buffer.from(dynamic(index)).toString('hex')}` as Hex;
+  // Tails are read in field order so `next` tracks where the canonical encoding puts each one.
+  const decoded: QiaoMessage = {
+    version: Number(uint(0, 1)),
+    srcChain: text(1) as ChainId,
+    srcPort: hex(2),
+    sender: hex(3),
+    dstChain: text(4) as ChainId,
+    dstPort: hex(5),
+    receiver: hex(6),
+    nonce: uint(7, 8),
+    gasLimit: uint(8, 8),
+    timeoutHeight: uint(9, 8),
+    timeoutUnixSeconds: uint(10, 8),
+    payload: hex(11),
+  };
+  const m = validateMessage(decoded);
+  if (nonCanonical || next !== b.length) throw notCanonical();
+  // validateMessage keeps valid fields as they are; were it ever to normalise one, the bytes would no longer be its encoding.
+  for (const k of Object.keys(m) as (keyof QiaoMessage)[]) if (m[k] !== decoded[k]) throw notCanonical();
   return m;
 }
 

@@ -1,5 +1,17 @@
-import { NonceManager, Wallet, isError, type Interface, type JsonRpcProvider, type TransactionReceipt, type TransactionRequest } from 'ethers';
-import { ContractRevertError, QiaoError } from '../errors.ts';
+import {
+  NonceManager,
+  Signature,
+  Wallet,
+  getBytes,
+  isError,
+  type Interface,
+  type JsonRpcProvider,
+  type TransactionReceipt,
+  type TransactionRequest,
+  type TransactionResponse,
+} from 'ethers';
+import { ContractRevertError, QiaoError, RpcError } from '../errors.ts';
+import { fastSignable, signRawTx } from './raw-tx.ts';
 
 const NONCE_RETRIES = 4;
 
@@ -11,10 +23,12 @@ const NONCE_RETRIES = 4;
 export class TxSender {
   private readonly wallet: Wallet;
   private readonly nm: NonceManager;
+  private readonly key: Uint8Array;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(privateKey: string, readonly provider: JsonRpcProvider) {
     this.wallet = new Wallet(privateKey, provider);
+    this.key = getBytes(this.wallet.privateKey);
     this.nm = new NonceManager(this.wallet);
   }
 
@@ -41,7 +55,7 @@ export class TxSender {
     const submit = async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.nm.sendTransaction(tx);
+          return await this.sendOnce(tx);
         } catch (cause) {
           // The nonce may not have been used: read it from the chain again.
           this.nm.reset();
@@ -65,6 +79,51 @@ export class TxSender {
     if (!receipt) throw new QiaoError('tx_failed', `transaction ${sent.hash} has no receipt`);
     if (receipt.status !== 1) throw new ContractRevertError('unknown', `transaction ${receipt.hash} reverted`);
     return receipt;
+  }
+
+  /**
+   * What NonceManager.sendTransaction does (local nonce, populate, sign,
+   * eth_sendRawTransaction, a replaceable response), but signed and
+   * serialised once on bytes: ethers re-serialises and then parses the signed
+   * transaction back (recovering the sender) before broadcasting it.
+   */
+  private async sendOnce(tx: TransactionRequest): Promise<TransactionResponse> {
+    const noncePromise = this.nm.getNonce('pending');
+    this.nm.increment();
+    const pop = await this.wallet.populateTransaction(tx);
+    pop.nonce = await noncePromise;
+    const fields = fastSignable(pop as Parameters<typeof fastSignable>[0]);
+    if (!fields) return await this.wallet.sendTransaction(pop);
+    const signed = signRawTx(fields, this.key);
+    const [blockNumber, hash, network] = await Promise.all([
+      this.provider.getBlockNumber(),
+      this.provider.send('eth_sendRawTransaction', [signed.raw]) as Promise<unknown>,
+      this.provider.getNetwork(),
+    ]);
+    if (typeof hash !== 'string' || hash.toLowerCase() !== signed.hash) {
+      throw new RpcError(this.provider._getConnection().url, `eth_sendRawTransaction answered hash ${String(hash)}, the transaction's hash is ${signed.hash}`);
+    }
+    const response = this.provider._wrapTransactionResponse(
+      {
+        hash: signed.hash,
+        type: fields.type,
+        blockHash: null,
+        blockNumber: null,
+        from: this.wallet.address,
+        nonce: fields.nonce,
+        gasLimit: fields.gasLimit,
+        gasPrice: fields.gasPrice ?? null,
+        maxFeePerGas: fields.maxFeePerGas ?? null,
+        maxPriorityFeePerGas: fields.maxPriorityFeePerGas ?? null,
+        to: fields.to,
+        value: fields.value,
+        data: fields.data,
+        chainId: fields.chainId,
+        signature: Signature.from({ r: signed.r, s: signed.s, yParity: signed.yParity }),
+      } as unknown as Parameters<JsonRpcProvider['_wrapTransactionResponse']>[0],
+      network,
+    );
+    return response.replaceableTransaction(blockNumber);
   }
 }
 
