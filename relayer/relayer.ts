@@ -151,8 +151,9 @@ export class Relayer {
     const c = deps.settings.concurrency;
     r.workers.push(
       r.queues.verify.process((job) => verifyJob(r.ctx, job), { concurrency: c }),
-      // Batch numbers are sequential: one commit at a time.
-      r.queues.commit.process((job) => commitJob(r.ctx, job), { concurrency: 1 }),
+      // Batch numbers are sequential: one commit at a time across every relayer process. Per process only,
+      // N processes raced for the next number and most of their commits were retries (issue 5).
+      r.queues.commit.process((job) => commitJob(r.ctx, job), { concurrency: 1, globalConcurrency: 1 }),
       r.queues.attest.process((job) => attestJob(r.ctx, job), { concurrency: c }),
       r.queues.deliver.process((job) => deliverJob(r.ctx, job), { concurrency: c }),
       r.queues.ack!.process((job) => ackJob(r.ctx, job), { concurrency: c }),

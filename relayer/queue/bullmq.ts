@@ -8,14 +8,15 @@ import { RedisLeaseStore } from '../lease.ts';
 import { backoffDelay } from './backoff.ts';
 import { fromBullmqId, toBullmqId } from './bullmq-ids.ts';
 import { classifyFailure } from './failure.ts';
-import { checkConcurrency, checkJobName, checkLimit, checkQueueName, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, resolveDeadLetterOptions, resolveJobOptions, toJsonText, type ResolvedJobOptions } from './options.ts';
+import { checkJobName, checkLimit, checkQueueName, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, resolveDeadLetterOptions, resolveJobOptions, resolveProcessOptions, toJsonText, type ResolvedJobOptions } from './options.ts';
 import { RedisDeadLetters, type DeadLetterRecord } from './redis-dead-letters.ts';
-import type { DeadLetter, DeadLetterOptions, Job, JobOptions, JobQueue, Processor, QueueBackend, QueueCounts, WorkerHandle } from './types.ts';
+import type { DeadLetter, DeadLetterOptions, Job, JobOptions, JobQueue, ProcessOptions, Processor, QueueBackend, QueueCounts, WorkerHandle } from './types.ts';
 
 /** Our backoff is computed by `backoffStrategy` below; BullMQ only needs a name it does not know. */
 const BACKOFF_TYPE = 'qiao-exponential-jitter';
 const DRAIN_POLL_MS = 50;
 const DEAD_LETTER_RETRY_MS = 5_000;
+const GLOBAL_CONCURRENCY_RETRY_MS = 1_000;
 
 /**
  * Stored job data: the caller's payload plus the token of the add that stored
@@ -92,24 +93,51 @@ class BullmqQueue<T> implements JobQueue<T> {
     );
   }
 
-  process(processor: Processor<T>, opts: { concurrency?: number } = {}): WorkerHandle {
+  process(processor: Processor<T>, opts?: ProcessOptions): WorkerHandle {
     this.#checkOpen();
     if (typeof processor !== 'function') throw new ValidationError('processor', 'must be a function');
+    const { concurrency, globalConcurrency } = resolveProcessOptions(opts);
     const worker = new Worker(this.name, (job, token) => this.#run(processor, job, token), {
       connection: { url: this.ctx.connection },
       prefix: this.ctx.prefix,
-      concurrency: checkConcurrency(opts.concurrency),
+      concurrency,
       ...WORKER_SETTINGS,
       settings: { backoffStrategy },
+      // With a queue-wide limit the worker starts only once the limit is stored (#runLimited).
+      autorun: globalConcurrency === undefined,
     });
     worker.on('error', (err) => this.ctx.logger?.error({ err }, 'worker error'));
     this.#workers.add(worker);
+    let closed = false;
+    if (globalConcurrency !== undefined) void this.#runLimited(worker, globalConcurrency, () => closed);
     return {
       close: async () => {
+        closed = true;
         await worker.close();
         this.#workers.delete(worker);
       },
     };
+  }
+
+  /**
+   * BullMQ keeps the queue-wide limit in the queue's Redis metadata and checks it in the same script that
+   * moves a job to active, so it holds across processes. Until it is stored this worker takes nothing: running
+   * unlimited meanwhile would bring back the overlap the limit is there to prevent.
+   */
+  async #runLimited(worker: Worker, limit: number, closed: () => boolean): Promise<void> {
+    for (let failures = 1; ; failures++) {
+      if (closed() || this.#closing) return;
+      try {
+        await this.#queue.setGlobalConcurrency(limit);
+        break;
+      } catch (err) {
+        if (closed() || this.#closing) return;
+        this.ctx.logger?.error({ err, globalConcurrency: limit, failures }, 'could not set the queue-wide concurrency; the worker waits for it');
+        await sleep(GLOBAL_CONCURRENCY_RETRY_MS, undefined, { ref: false });
+      }
+    }
+    // run() returns at once when the worker closed in the meantime.
+    worker.run().catch((err: unknown) => this.ctx.logger?.error({ err }, 'worker error'));
   }
 
   async counts(): Promise<QueueCounts> {

@@ -4,9 +4,9 @@ import { MemoryLeaseStore } from '../lease.ts';
 import type { Logger } from '../../src/logging.ts';
 import { backoffDelay } from './backoff.ts';
 import { classifyFailure } from './failure.ts';
-import { checkConcurrency, checkJobName, checkLimit, checkQueueName, resolveDeadLetterOptions, resolveJobOptions, toJsonText, type ResolvedJobOptions } from './options.ts';
+import { checkJobName, checkLimit, checkQueueName, resolveDeadLetterOptions, resolveJobOptions, resolveProcessOptions, toJsonText, type ResolvedJobOptions } from './options.ts';
 import { PriorityHeap } from './priority-heap.ts';
-import type { DeadLetter, DeadLetterOptions, Job, JobOptions, JobQueue, Processor, QueueBackend, QueueCounts, WorkerHandle } from './types.ts';
+import type { DeadLetter, DeadLetterOptions, Job, JobOptions, JobQueue, ProcessOptions, Processor, QueueBackend, QueueCounts, WorkerHandle } from './types.ts';
 
 interface Entry {
   id: string;
@@ -47,6 +47,9 @@ class MemoryQueue<T> implements JobQueue<T> {
   readonly #workers = new Set<MemoryWorker<T>>();
   #drainWaiters: ((drained: boolean) => void)[] = [];
   #seq = 0;
+  /** Jobs running over all workers, and the queue-wide cap on them (one process: every worker is here). */
+  #active = 0;
+  #globalConcurrency: number | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -73,10 +76,12 @@ class MemoryQueue<T> implements JobQueue<T> {
     return results;
   }
 
-  process(processor: Processor<T>, opts: { concurrency?: number } = {}): WorkerHandle {
+  process(processor: Processor<T>, opts?: ProcessOptions): WorkerHandle {
     if (this.#closing) throw closedError(this.name);
     if (typeof processor !== 'function') throw new ValidationError('processor', 'must be a function');
-    const worker: MemoryWorker<T> = { processor, concurrency: checkConcurrency(opts.concurrency), active: 0, closing: false, idleWaiters: [] };
+    const { concurrency, globalConcurrency } = resolveProcessOptions(opts);
+    if (globalConcurrency !== undefined) this.#globalConcurrency = globalConcurrency;
+    const worker: MemoryWorker<T> = { processor, concurrency, active: 0, closing: false, idleWaiters: [] };
     this.#workers.add(worker);
     this.#pump();
     return { close: () => this.#closeWorker(worker) };
@@ -171,6 +176,7 @@ class MemoryQueue<T> implements JobQueue<T> {
     if (this.#closing) return;
     for (const worker of this.#workers) {
       while (!worker.closing && worker.active < worker.concurrency) {
+        if (this.#globalConcurrency !== undefined && this.#active >= this.#globalConcurrency) return;
         const entry = this.#waiting.pop();
         if (!entry) return;
         void this.#run(worker, entry);
@@ -181,6 +187,7 @@ class MemoryQueue<T> implements JobQueue<T> {
   async #run(worker: MemoryWorker<T>, entry: Entry): Promise<void> {
     entry.state = 'active';
     worker.active += 1;
+    this.#active += 1;
     const job: Job<T> = { id: entry.id, name: entry.name, data: JSON.parse(entry.dataJson) as T, attemptsMade: entry.attemptsMade };
     try {
       // A fresh microtask, so a processor that throws synchronously is a failure like any other.
@@ -190,6 +197,7 @@ class MemoryQueue<T> implements JobQueue<T> {
       this.#fail(entry, err);
     } finally {
       worker.active -= 1;
+      this.#active -= 1;
       if (worker.active === 0) for (const resolve of worker.idleWaiters.splice(0)) resolve();
       if (this.#live.size === 0) this.#resolveDrainWaiters(true);
       this.#pump();

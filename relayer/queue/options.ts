@@ -91,11 +91,21 @@ export function resolveDeadLetterOptions(opts: DeadLetterOptions): { job: Resolv
   return { job, reason: opts.reason, errorCode };
 }
 
-export function checkConcurrency(concurrency: unknown = 1): number {
+export function checkConcurrency(concurrency: unknown = 1, field = 'concurrency'): number {
   if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) {
-    throw new ValidationError('concurrency', 'must be an integer >= 1');
+    throw new ValidationError(field, 'must be an integer >= 1');
   }
   return concurrency;
+}
+
+/** Validates `process()` options the same way in both backends. */
+export function resolveProcessOptions(opts: unknown): { concurrency: number; globalConcurrency: number | undefined } {
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new ValidationError('opts', 'must be an object');
+  const { concurrency, globalConcurrency } = (opts ?? {}) as { concurrency?: unknown; globalConcurrency?: unknown };
+  return {
+    concurrency: checkConcurrency(concurrency),
+    globalConcurrency: globalConcurrency === undefined ? undefined : checkConcurrency(globalConcurrency, 'globalConcurrency'),
+  };
 }
 
 export function checkLimit(limit: unknown = 100): number {

@@ -61,6 +61,18 @@ export interface QueueCounts {
 
 export type Processor<T> = (job: Job<T>) => Promise<void>;
 
+export interface ProcessOptions {
+  /** Jobs this worker runs at once (default 1). */
+  concurrency?: number;
+  /**
+   * Jobs of this queue that run at once across every worker of every process (a stage whose jobs must not
+   * overlap, such as commit, where each job takes the next batch number). It is the queue's, not the worker's:
+   * with BullMQ it is stored in Redis, the last value set holds, and a worker that gives none leaves it as it is.
+   * The worker takes no job before the limit is in force.
+   */
+  globalConcurrency?: number;
+}
+
 export interface WorkerHandle {
   /** Stops taking jobs; resolves once in-flight jobs finish (or are handed back). */
   close(): Promise<void>;
@@ -70,7 +82,7 @@ export interface JobQueue<T> {
   readonly name: string;
   add(name: string, data: T, opts?: JobOptions): Promise<{ id: string; added: boolean }>;
   addBulk(jobs: { name: string; data: T; opts?: JobOptions }[]): Promise<{ id: string; added: boolean }[]>;
-  process(processor: Processor<T>, opts?: { concurrency?: number }): WorkerHandle;
+  process(processor: Processor<T>, opts?: ProcessOptions): WorkerHandle;
   counts(): Promise<QueueCounts>;
   deadLetters(limit?: number): Promise<DeadLetter<T>[]>;
   /** Moves a dead letter back to waiting with a fresh attempt count. */

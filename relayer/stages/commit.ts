@@ -60,6 +60,12 @@ async function reconcile(ctx: StageContext, pending: BatchRow[]): Promise<void> 
   }
 }
 
+/**
+ * Runs one at a time across every relayer process (the commit queue's global concurrency is 1), so the batch
+ * number read here is still the next one when the transaction lands. Should two runs overlap anyway (a job
+ * whose lock expired under a live but stalled process is handed to another), the index's unique batch
+ * number (`batch_conflict`) and the MessageLog (`WrongBatchNo`) refuse the second, and its retry reconciles.
+ */
 export async function commitJob(ctx: StageContext, job: Job<unknown>): Promise<void> {
   parseJob(CommitJob, job.data, 'commit');
   const next = await ctx.gov.nextBatchNo();

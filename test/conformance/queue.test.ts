@@ -323,6 +323,39 @@ describe.each(backends)('$kind queue backend', { timeout: 20_000 }, ({ create })
     expect(byWorker[0]! + byWorker[1]!).toBe(3);
   });
 
+  it('runs one job at a time over every worker of the queue with globalConcurrency 1', async () => {
+    const fixture = setup();
+    // With BullMQ the second worker sits on a backend of its own, as a second process would.
+    const other = fixture.reopen?.() ?? fixture.backend;
+    if (other !== fixture.backend) open.push({ backend: other, cleanup: async () => {} });
+    const queues = [fixture.backend.queue<Data>('jobs'), other.queue<Data>('jobs')];
+    const JOBS = 12;
+    // Everything waits before any worker starts: without the limit both workers would start 3 jobs at once.
+    await queues[0]!.addBulk(Array.from({ length: JOBS }, (_, n) => ({ name: 'c', data: { n } })));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const done: number[] = [];
+    const activeSeen: number[] = [];
+    for (const q of queues) {
+      q.process(
+        async (job) => {
+          inFlight += 1;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          // A round trip to the store while the job runs: room for another worker to take a job, were it allowed.
+          activeSeen.push((await q.counts()).active);
+          done.push(job.data.n);
+          inFlight -= 1;
+        },
+        { concurrency: 3, globalConcurrency: 1 },
+      );
+    }
+    await waitFor(() => done.length === JOBS, 'every job to run', 15_000);
+    await queues[0]!.drained();
+    expect(maxInFlight).toBe(1);
+    expect(activeSeen.every((n) => n === 1), `active counts seen from inside jobs: ${activeSeen.join(',')}`).toBe(true);
+    expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: JOBS }, (_, n) => n));
+  });
+
   it('retries and removes dead letters', async () => {
     const q = queue();
     let fail = true;
@@ -487,6 +520,7 @@ describe.each(backends)('$kind queue backend', { timeout: 20_000 }, ({ create })
       expect((err as ValidationError).field).toBe(field);
     }
     expect(() => q.process(async () => {}, { concurrency: 0 })).toThrow(ValidationError);
+    expect(() => q.process(async () => {}, { globalConcurrency: 1.5 })).toThrow(expect.objectContaining({ field: 'globalConcurrency' }));
     expect(() => fixture.backend.queue('no spaces: or colons')).toThrow(ValidationError);
     expect(await q.counts()).toEqual(EMPTY);
   });
