@@ -4,4 +4,11 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { runBenchmarks } = await import('../test/bench/run.ts');
-await runBenchmarks(process.argv.slice(2));
+try {
+  await runBenchmarks(process.argv.slice(2));
+} catch (err) {
+  // Caught here, not left to the process: a library's uncaughtException handler (the Fabric SDK's logger) would
+  // otherwise report it and let the process end with code 0, as if the run had succeeded.
+  console.error('bench failed:', err);
+  process.exit(1);
+}

@@ -58,6 +58,8 @@ export interface LoadOptions {
 export class ScaleLoad {
   private readonly lanes: Lane[];
   private seq = 0;
+  /** Transactions sent so far: the lanes take turns per transaction, whatever the batch size of each run. */
+  private turn = 0;
   private readonly sentTopic: string;
   private readonly deliveredTopic: string;
   private readonly portIface: Interface;
@@ -110,7 +112,7 @@ export class ScaleLoad {
    * its event loop with an embedded hub).
    */
   private async sendOne(perTx: number, pending: Promise<Sent[]>[]): Promise<void> {
-    const laneNo = (this.seq / perTx) % 2;
+    const laneNo = this.turn++ % 2;
     const lane = this.lanes[laneNo]!;
     const first = this.seq;
     this.seq += perTx;
