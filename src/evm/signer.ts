@@ -26,7 +26,11 @@ export class TxSender {
   private readonly key: Uint8Array;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(privateKey: string, readonly provider: JsonRpcProvider) {
+  /** How long `send` waits for a receipt; a transaction not mined by then is treated as dropped (see `send`). */
+  private readonly waitTimeoutMs: number;
+
+  constructor(privateKey: string, readonly provider: JsonRpcProvider, { waitTimeoutMs = 120_000 }: { waitTimeoutMs?: number } = {}) {
+    this.waitTimeoutMs = waitTimeoutMs;
     this.wallet = new Wallet(privateKey, provider);
     this.key = getBytes(this.wallet.privateKey);
     this.nm = new NonceManager(this.wallet);
@@ -72,8 +76,12 @@ export class TxSender {
     const sent = await sending;
     let receipt: TransactionReceipt | null;
     try {
-      receipt = await sent.wait(1, 120_000);
+      receipt = await sent.wait(1, this.waitTimeoutMs);
     } catch (cause) {
+      // Not mined in time: the node may have dropped it (seen under full blocks), and every later nonce of this key
+      // would then queue behind the hole for good. Re-reading the nonce lets the next send fill the hole; if this one
+      // was only slow, the next send is refused for its nonce and retried with a fresh one.
+      this.nm.reset();
       return fail(cause);
     }
     if (!receipt) throw new QiaoError('tx_failed', `transaction ${sent.hash} has no receipt`);

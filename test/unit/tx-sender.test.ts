@@ -72,4 +72,17 @@ describe('TxSender on anvil', () => {
     // The sender still works after the failures (nonces re-read).
     expect((await sender.send({ to: OTHER, value: 3n })).status).toBe(1);
   });
+  it('heals a nonce hole: a send that is never mined resets the nonce, so the next send fills the hole and the queued one mines', async () => {
+    const quick = new TxSender(ANVIL_DEV_KEY, provider, { waitTimeoutMs: 1500 });
+    const before = await provider.getTransactionCount(quick.address, 'latest');
+    // A hole the node cannot fill by itself: the local counter skips one nonce (as when a sent transaction is dropped).
+    await quick.signer.getNonce('pending');
+    quick.signer.increment();
+    await expect(quick.send({ to: OTHER, value: 1n })).rejects.toBeInstanceOf(QiaoError);
+    expect(await provider.getTransactionCount(quick.address, 'latest')).toBe(before);
+    // The next send re-reads the nonce, takes the hole, and the queued transaction behind it becomes minable.
+    const r = await quick.send({ to: OTHER, value: 2n });
+    expect(r.status).toBe(1);
+    await expect.poll(() => provider.getTransactionCount(quick.address, 'latest'), { timeout: 20_000 }).toBe(before + 2);
+  });
 });
