@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { procStats } from '../helpers/proc-stat.ts';
 
 /** Linux reports utime/stime in clock ticks; USER_HZ is 100 on every architecture Node runs on. */
 const TICK_MS = 10;
@@ -10,20 +10,7 @@ const TICK_MS = 10;
  */
 export function groupCpuMs(pgid: number): number {
   let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // The command name is in parentheses and may hold spaces: fields start after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12).
-    if (Number(f[2]) !== pgid) continue;
-    total += (Number(f[11]) + Number(f[12])) * TICK_MS;
-  }
+  for (const { fields: f } of procStats()) if (Number(f[2]) === pgid) total += (Number(f[11]) + Number(f[12])) * TICK_MS;
   return total;
 }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { procStats } from './proc-stat.ts';
 import { REPO_ROOT, cleanEnv } from './cli.ts';
 
 export interface HubProcess {
@@ -31,18 +32,9 @@ function liveGroupMembers(pgid: number): number[] {
     }
   }
   const live: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // The command name is in parentheses and may hold spaces: fields start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  for (const { pid, fields } of procStats()) {
     const [state, , pgrp] = fields;
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') live.push(Number(entry));
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') live.push(pid);
   }
   return live;
 }
