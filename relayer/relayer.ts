@@ -188,7 +188,11 @@ export class Relayer {
     for (const b of await index.batchesWithStatus('committed', 10_000)) {
       await this.queues.attest.add('attest', { batchNo: b.batchNo }, { jobId: `attest:${b.batchNo}`, attempts: this.deps.settings.attempts });
     }
-    for (const b of await index.batchesWithStatus('attested', 10_000)) await queueDeliveries(this.ctx, BigInt(b.batchNo), b.ids as Hex[]);
+    // Batches whose messages still wait for delivery, not every attested batch of the hub's history.
+    for (const batchNo of await index.batchNosWithMessagesIn('attested')) {
+      const b = await index.getBatch(batchNo);
+      if (b?.status === 'attested') await queueDeliveries(this.ctx, batchNo, b.ids as Hex[]);
+    }
   }
 
   /** Connects approved chains and disconnects the others: called whenever the registry changes. */

@@ -73,9 +73,8 @@ export async function commitJob(ctx: StageContext, job: Job<unknown>): Promise<v
   // Batches the index holds as committed or attested but the governance chain
   // lost (a rollback of an embedded chain killed before it saved its state) are
   // committed again, identically, from the index.
-  for (const status of ['committed', 'attested'] as const) {
-    for (const b of await ctx.index.batchesWithStatus(status, 10_000)) if (BigInt(b.batchNo) >= next) unfinished.push(b);
-  }
+  // Only batches from `next` on: reading every attested batch of the hub's history made each commit slower than the last.
+  for (const status of ['committed', 'attested'] as const) unfinished.push(...(await ctx.index.batchesWithStatus(status, 10_000, { fromBatchNo: next })));
   await reconcile(ctx, unfinished);
   // A process killed inside finish() after the messages moved to `committed` but before the attest job
   // was added leaves a committed batch with no job; the rerun of this (stalled) job must add it, not

@@ -553,11 +553,20 @@ export class KyselyIndex implements MessageIndex {
     return r ? toBatchRow(r) : null;
   }
 
-  async batchesWithStatus(st: BatchStatus, limit = 100): Promise<BatchRow[]> {
+  async batchesWithStatus(st: BatchStatus, limit = 100, opts: { fromBatchNo?: bigint } = {}): Promise<BatchRow[]> {
     const s = batchStatus(st, 'status');
     const n = integer(limit, 'limit', 1, MAX_PIPELINE_BATCH);
-    const rows = await this.#db.selectFrom('batches').selectAll().where('status', '=', s).orderBy('batch_no').limit(n).execute();
+    let q = this.#db.selectFrom('batches').selectAll().where('status', '=', s);
+    if (opts.fromBatchNo !== undefined) q = q.where('batch_no', '>=', int8(opts.fromBatchNo, 'fromBatchNo'));
+    const rows = await q.orderBy('batch_no').limit(n).execute();
     return rows.map(toBatchRow);
+  }
+
+  async batchNosWithMessagesIn(st: MessageStatus, limit = MAX_PIPELINE_BATCH): Promise<bigint[]> {
+    const s = status(st, 'status');
+    const n = integer(limit, 'limit', 1, MAX_PIPELINE_BATCH);
+    const rows = await this.#db.selectFrom('messages').select('batch_no').distinct().where('status', '=', s).where('batch_no', 'is not', null).orderBy('batch_no').limit(n).execute();
+    return rows.map((r) => BigInt(r.batch_no!));
   }
 
   async lastBatchNo(): Promise<bigint | null> {

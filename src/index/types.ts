@@ -264,7 +264,10 @@ export interface MessageIndex {
   createBatch(batchNo: bigint, root: Hex, ids: readonly Hex[]): Promise<void>;
   markBatch(batchNo: bigint, status: BatchStatus, evidence?: { txHash?: Hex; height?: bigint }): Promise<void>;
   getBatch(batchNo: bigint): Promise<BatchRow | null>;
-  batchesWithStatus(status: BatchStatus, limit?: number): Promise<BatchRow[]>;
+  /** Oldest first; `fromBatchNo` skips older batches (the pipeline only ever needs the newest few). */
+  batchesWithStatus(status: BatchStatus, limit?: number, opts?: { fromBatchNo?: bigint }): Promise<BatchRow[]>;
+  /** Numbers of the batches that hold messages in `status`, oldest first (the startup sweep's work list). */
+  batchNosWithMessagesIn(status: MessageStatus, limit?: number): Promise<bigint[]>;
   /** Highest batch number in the index, or null. */
   lastBatchNo(): Promise<bigint | null>;
 

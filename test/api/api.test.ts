@@ -464,6 +464,7 @@ function unusedIndex(): MessageIndex {
     markBatch: unused,
     getBatch: unused,
     batchesWithStatus: unused,
+    batchNosWithMessagesIn: unused,
     lastBatchNo: unused,
     addAttestation: unused,
     attestations: unused,

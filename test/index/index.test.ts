@@ -558,6 +558,31 @@ describe.each(backends)('MessageIndex on $name', ({ name, open, cleanup }) => {
       expect(await validationField(idx.createBatch(-1n, root, ids))).toBe('batchNo');
     });
 
+    it('finds batches from a number on, and the batches whose messages still wait in a status', async () => {
+      const src = freshChain();
+      const dst = freshChain();
+      const [a, b, c] = records(src, dst, 3);
+      await idx.recordSent(src, [a!, b!, c!]);
+      const base = ((await idx.lastBatchNo()) ?? 0n) + 100n;
+      await idx.createBatch(base, rnd(32), [a!.id, b!.id]);
+      await idx.createBatch(base + 1n, rnd(32), [c!.id]);
+      await idx.createBatch(base + 2n, rnd(32), [rnd(32)]);
+      for (const n of [base, base + 1n, base + 2n]) await idx.markBatch(n, 'attested');
+      expect((await idx.batchesWithStatus('attested', 10_000, { fromBatchNo: base + 1n })).map((x) => x.batchNo)).toEqual([String(base + 1n), String(base + 2n)]);
+      expect((await idx.batchesWithStatus('attested', 1, { fromBatchNo: base + 2n })).map((x) => x.batchNo)).toEqual([String(base + 2n)]);
+      const ids = [a!.id, b!.id, c!.id];
+      await idx.transition(ids, 'verified');
+      await idx.transition([a!.id, b!.id], 'committed', { batchNo: base });
+      await idx.transition([c!.id], 'committed', { batchNo: base + 1n });
+      await idx.transition(ids, 'attested');
+      expect((await idx.batchNosWithMessagesIn('attested')).filter((n) => n >= base)).toEqual([base, base + 1n]);
+      await idx.transition([a!.id], 'delivered', { chain: dst });
+      expect((await idx.batchNosWithMessagesIn('attested')).filter((n) => n >= base)).toEqual([base, base + 1n]);
+      await idx.transition([b!.id, c!.id], 'delivered', { chain: dst });
+      expect((await idx.batchNosWithMessagesIn('attested')).filter((n) => n >= base)).toEqual([]);
+      expect(await validationField(idx.batchNosWithMessagesIn('gone' as never))).toBe('status');
+    });
+
     it('stores one attestation per (root type, batch, attestor)', async () => {
       const a1 = rnd(20);
       const a2 = rnd(20);
