@@ -21,8 +21,12 @@ export interface MetricsOptions {
    * clients give `qiao_light_client_height` and `qiao_light_client_trust_expiry_seconds`.
    */
   connections?: () => Iterable<readonly [string, object]>;
-  /** Lanes the relayer holds because their fee no longer covers the destination's gas (relayer/fees.ts). */
-  laneFeeHolds?: () => readonly { srcChain: string; dstChain: string; waiting: number }[];
+  /**
+   * Lanes held because their fee no longer covers the destination's gas
+   * (relayer/fees.ts), read at scrape time: the index's `laneHolds()`, which
+   * every relayer process writes.
+   */
+  laneFeeHolds?: () => Promise<readonly { srcChain: string; dstChain: string; waiting: number }[]> | readonly { srcChain: string; dstChain: string; waiting: number }[];
   /** The clock trust expiry is counted from (ms since the epoch). */
   now?: () => number;
 }
@@ -169,12 +173,13 @@ export class HubMetrics {
     if (holds) {
       new Gauge({
         name: 'qiao_lane_fee_blocked',
-        help: 'Messages waiting on a lane whose fee no longer covers the destination gas price (this process).',
+        help: 'Messages waiting on a lane whose fee no longer covers the destination gas price, as the last relayer check of the lane counted them.',
         labelNames: ['src_chain', 'dst_chain'] as const,
         registers: [reg],
-        collect() {
+        async collect() {
+          const list = await holds();
           this.reset();
-          for (const h of holds()) this.set({ src_chain: h.srcChain, dst_chain: h.dstChain }, h.waiting);
+          for (const h of list) this.set({ src_chain: h.srcChain, dst_chain: h.dstChain }, h.waiting);
         },
       });
     }

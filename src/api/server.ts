@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { NotReadyError, QiaoError, ValidationError, redactUrl } from '../errors.ts';
 import { parseChainId } from '../domain/caip.ts';
-import { asHex, type Hex } from '../domain/hex.ts';
+import { asHex } from '../domain/hex.ts';
 import { lane as parseLane } from '../index/inputs.ts';
 import type { ChainRow, LaneSummary, LatencyBucket, MessageIndex, MessageRow, NonceGap, TransitionRow } from '../index/types.ts';
 import { MESSAGES_QUERY, STREAM_QUERY, toMessageFilter, toStreamFilter, type MessagesQuery, type StreamQuery } from './filters.ts';
@@ -22,8 +22,12 @@ export interface ApiDeps {
   version?: string;
   /** More routes (registries, payments, ...), each with its OpenAPI entries. */
   plugins?: readonly ApiPlugin[];
-  /** A note on an attested message that waits without a new status (`lane_fee_below_gas_price`), or null. */
-  waitingOf?: (id: Hex) => string | null;
+  /**
+   * A note on an attested message that waits without a new status
+   * (`lane_fee_below_gas_price`), or null. Asked for the single-message view
+   * only, never per item of a list: it may read the index.
+   */
+  waitingOf?: (row: MessageRow) => Promise<string | null> | string | null;
 }
 
 /** A group of routes registered on the hub's API, documented in /docs beside the index's own. */
@@ -212,7 +216,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const row = await index.getMessage(id);
     if (!row) return reply.code(404).send(errorBody('not_found', `no message ${id}`));
     const timeline = await index.timeline(id);
-    const waiting = row.status === 'attested' ? (deps.waitingOf?.(id) ?? null) : null;
+    const waiting = row.status === 'attested' ? ((await deps.waitingOf?.(row)) ?? null) : null;
     return { ...messageView(row), ...(waiting ? { waiting } : {}), timeline: timeline.map(transitionView) };
   });
 

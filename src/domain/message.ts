@@ -175,7 +175,8 @@ export function decodeMessage(encoded: Hex | Uint8Array, field = 'message'): Qia
 
 /** id = keccak256(encoding): always derived from the bytes, never taken from a peer. */
 export function messageId(encoded: Hex): Hex {
-  return keccak256(encoded) as Hex;
+  // Bytes, not hex: ethers parses a hex string one byte at a time, Buffer natively.
+  return keccak256(Buffer.from(encoded.slice(2), 'hex')) as Hex;
 }
 
 export function messageIdOf(m: QiaoMessage): Hex {

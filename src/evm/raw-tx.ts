@@ -1,6 +1,6 @@
 import { RLP } from '@ethereumjs/rlp';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { keccak_256 } from '@noble/hashes/sha3.js';
+import { keccakBytes } from './keccak.ts';
 import { ValidationError } from '../errors.ts';
 
 /**
@@ -93,7 +93,7 @@ export function signRawTx(tx: RawTxFields, privateKey: Uint8Array): SignedRawTx 
   const f = fields(tx);
   // The access list is always empty on this path: fastSignable sends the others to ethers.
   const unsigned = tx.type === 0 ? RLP.encode([...f, uint(tx.chainId, 'tx.chainId'), EMPTY, EMPTY]) : typed(2, RLP.encode([...f, []]));
-  const sig = secp256k1.sign(keccak_256(unsigned), privateKey, { prehash: false, lowS: true, format: 'recovered' });
+  const sig = secp256k1.sign(keccakBytes(unsigned), privateKey, { prehash: false, lowS: true, format: 'recovered' });
   const yParity = (sig[0]! & 1) as 0 | 1;
   const r = sig.subarray(1, 33);
   const s = sig.subarray(33, 65);
@@ -103,7 +103,7 @@ export function signRawTx(tx: RawTxFields, privateKey: Uint8Array): SignedRawTx 
     tx.type === 0
       ? RLP.encode([...f, uint(tx.chainId * 2n + 35n + BigInt(yParity), 'v'), rInt, sInt])
       : typed(2, RLP.encode([...f, [], uint(BigInt(yParity), 'yParity'), rInt, sInt]));
-  return { raw: toHex(signed), hash: toHex(keccak_256(signed)), r: toHex(r), s: toHex(s), yParity };
+  return { raw: toHex(signed), hash: toHex(keccakBytes(signed)), r: toHex(r), s: toHex(s), yParity };
 }
 
 /** The populated request shape (ethers' TransactionLike after populateTransaction). */

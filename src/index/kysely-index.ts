@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ColumnType, type Kysely, type Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import { parseChainId, type ChainId } from '../domain/caip.ts';
 import type { ChainRegistration } from '../domain/chain.ts';
@@ -50,6 +50,8 @@ import type {
   RegistryEventRow,
   MisbehaviourEvidence,
   MisbehaviourRow,
+  LaneHold,
+  LaneHoldRow,
 } from './types.ts';
 
 // Rows per multi-row statement: PGlite pays per statement, PostgreSQL caps a statement at 65535 parameters.
@@ -892,4 +894,85 @@ export class KyselyIndex implements MessageIndex {
     this.#closing ??= this.#db.destroy();
     return this.#closing;
   }
+
+  // ---- lane holds ----
+
+  async setLaneHold(hold: LaneHold): Promise<void> {
+    if (typeof hold !== 'object' || hold === null) throw new ValidationError('hold', 'must be a LaneHold');
+    const row = {
+      src_chain: parseChainId(hold.srcChain, 'srcChain').id,
+      dst_chain: parseChainId(hold.dstChain, 'dstChain').id,
+      max_dst_gas_price: uint256(hold.maxDstGasPrice, 'maxDstGasPrice'),
+      gas_price: uint256(hold.gasPrice, 'gasPrice'),
+      waiting: integer(hold.waiting, 'waiting', 0, 2 ** 31 - 1),
+      since: date(hold.since, 'since'),
+      updated_at: now(),
+    };
+    await this.#db
+      .withTables<LaneHoldTables>()
+      .insertInto('lane_holds')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['src_chain', 'dst_chain']).doUpdateSet((eb) => ({
+          max_dst_gas_price: eb.ref('excluded.max_dst_gas_price'),
+          gas_price: eb.ref('excluded.gas_price'),
+          waiting: eb.ref('excluded.waiting'),
+          updated_at: now(),
+        })),
+      )
+      .execute();
+  }
+
+  async clearLaneHold(srcChain: string, dstChain: string): Promise<boolean> {
+    const src = parseChainId(srcChain, 'srcChain').id;
+    const dst = parseChainId(dstChain, 'dstChain').id;
+    // RETURNING, not numDeletedRows: the PGlite dialect does not report affected rows.
+    const r = await this.#db.withTables<LaneHoldTables>().deleteFrom('lane_holds').where('src_chain', '=', src).where('dst_chain', '=', dst).returning('src_chain').execute();
+    return r.length > 0;
+  }
+
+  async laneHolds(lane?: { srcChain: string; dstChain: string }): Promise<LaneHoldRow[]> {
+    let q = this.#db.withTables<LaneHoldTables>().selectFrom('lane_holds').selectAll();
+    if (lane !== undefined) {
+      if (typeof lane !== 'object' || lane === null) throw new ValidationError('lane', 'must be { srcChain, dstChain }');
+      q = q.where('src_chain', '=', parseChainId(lane.srcChain, 'srcChain').id).where('dst_chain', '=', parseChainId(lane.dstChain, 'dstChain').id);
+    }
+    const rows = await q.orderBy('src_chain').orderBy('dst_chain').execute();
+    return rows.map(toLaneHoldRow);
+  }
+}
+
+/** lane_holds (migration 2026112514000), typed beside the methods that use it. */
+interface LaneHoldsTable {
+  src_chain: string;
+  dst_chain: string;
+  /** numeric(78,0): decimal strings both ways. */
+  max_dst_gas_price: ColumnType<string, string, string>;
+  gas_price: ColumnType<string, string, string>;
+  waiting: number;
+  since: ColumnType<Date, Date, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+type LaneHoldTables = { lane_holds: LaneHoldsTable };
+
+const UINT256_MAX = (1n << 256n) - 1n;
+
+/** Gas prices: eth_gasPrice answers up to uint256. */
+function uint256(v: unknown, field: string): string {
+  if (typeof v !== 'bigint' || v < 0n || v > UINT256_MAX) throw new ValidationError(field, 'must be a bigint in 0..2^256-1');
+  return v.toString();
+}
+
+function toLaneHoldRow(r: Selectable<LaneHoldsTable>): LaneHoldRow {
+  const at = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
+  return {
+    srcChain: r.src_chain,
+    dstChain: r.dst_chain,
+    maxDstGasPrice: String(r.max_dst_gas_price),
+    gasPrice: String(r.gas_price),
+    waiting: Number(r.waiting),
+    since: at(r.since),
+    updatedAt: at(r.updated_at),
+  };
 }

@@ -225,6 +225,31 @@ export interface MisbehaviourRow {
 }
 
 /**
+ * A lane whose messages the relayer holds: the destination's gas price passed
+ * the bound its lane fee covers (issue 5). Written by the relayer process that
+ * checked the lane last, read by every process.
+ */
+export interface LaneHold {
+  srcChain: string;
+  dstChain: string;
+  /** The lane's governance bound (wei/gas). */
+  maxDstGasPrice: bigint;
+  /** The destination's gas price (wei/gas) at the last check. */
+  gasPrice: bigint;
+  /** Messages held at the last check (by the process that made it). */
+  waiting: number;
+  /** When the lane was first held. */
+  since: Date;
+}
+
+export interface LaneHoldRow extends Omit<LaneHold, 'maxDstGasPrice' | 'gasPrice'> {
+  maxDstGasPrice: string;
+  gasPrice: string;
+  /** The last check that found the lane held. */
+  updatedAt: Date;
+}
+
+/**
  * The message index: one query layer over PGlite (embedded) or PostgreSQL.
  * Every write is idempotent, so a replayed job changes nothing.
  */
@@ -309,6 +334,16 @@ export interface MessageIndex {
   recordMisbehaviour(e: MisbehaviourEvidence, opts?: { frozenTx?: Hex }): Promise<MisbehaviourRow>;
   /** Stored evidence, newest first, optionally of one chain. */
   misbehaviour(chainId?: string): Promise<MisbehaviourRow[]>;
+
+  /**
+   * Records a held lane, one row per (srcChain, dstChain): prices and count are
+   * replaced, `since` stays that of the first record while the row exists.
+   */
+  setLaneHold(hold: LaneHold): Promise<void>;
+  /** The lane is no longer held; false when there was no row. */
+  clearLaneHold(srcChain: string, dstChain: string): Promise<boolean>;
+  /** Held lanes by srcChain, dstChain; with `lane`, that lane's row only (one indexed read). */
+  laneHolds(lane?: { srcChain: string; dstChain: string }): Promise<LaneHoldRow[]>;
 
   close(): Promise<void>;
 }

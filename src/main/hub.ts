@@ -9,7 +9,7 @@ import { Attestor } from '../../relayer/attestor/attestor.ts';
 import { SignedRootRecord } from '../../relayer/attestor/record.ts';
 import { createQueueBackend } from '../../relayer/queue/index.ts';
 import type { QueueBackend } from '../../relayer/queue/types.ts';
-import { laneFeeGuard } from '../../relayer/fees.ts';
+import { laneFeeWaiting } from '../../relayer/fees.ts';
 import { Relayer } from '../../relayer/relayer.ts';
 import { attestationsPlugin } from '../api/attestations.ts';
 import { paymentsPlugin } from '../api/payments.ts';
@@ -48,6 +48,7 @@ import { cleanupStack } from './cleanups.ts';
 import { ensureGovernanceMember, type GovernanceMemberState } from './settlement-member.ts';
 import { ensureSettlement, keepDemoRatesFresh, type SettlementDeployment } from './settlement-setup.ts';
 import { SettlementKeeper } from './settlement-keeper.ts';
+import { installFastKeccak } from '../evm/keccak.ts';
 
 export interface RunningHub {
   apiUrl: string;
@@ -91,6 +92,7 @@ function newGovChainId(): bigint {
  * and with `demo.enabled` two member chains sending messages.
  */
 export async function startHub(config: Config, { logger, trafficIntervalMs }: { logger: Logger; trafficIntervalMs?: number }): Promise<RunningHub> {
+  await installFastKeccak();
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
   const stateFile = join(dataDir, 'hub.json');
@@ -372,7 +374,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     };
     // Every registry read through the API is audited, in the index's database.
     const audit = await AuditLog.open(index.database, { logger });
-    const metrics = new HubMetrics({ index, health, logger: logger.child({ component: 'metrics' }), laneFeeHolds: () => laneFeeGuard(relayer.ctx).holds(), connections: () => relayer.ctx.chains });
+    const metrics = new HubMetrics({ index, health, logger: logger.child({ component: 'metrics' }), laneFeeHolds: () => index.laneHolds(), connections: () => relayer.ctx.chains });
     await metrics.start();
     cleanups.push(() => metrics.stop());
     const proofDeps = registryProofDeps({
@@ -404,8 +406,8 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
           ]
         : []),
     ];
-    // Held lanes live in the relayer of this process (the one restartRelayer() may replace): read through the variable.
-    const waitingOf = (id: Hex) => laneFeeGuard(relayer.ctx).waiting(id);
+    // Held lanes are in the index, whichever relayer process (this one or a worker) holds them.
+    const waitingOf = laneFeeWaiting(index);
     const api = await startApi({ index, health, logger: logger.child({ component: 'api' }), plugins, waitingOf }, { host: config.api.host, port: config.api.port });
     cleanups.push(() => api.close());
     state.apiUrl = api.url;

@@ -481,6 +481,9 @@ function unusedIndex(): MessageIndex {
     lastTransitionSeq: unused,
     laneSummaries: unused,
     laneLatency: unused,
+    setLaneHold: unused,
+    clearLaneHold: unused,
+    laneHolds: unused,
     close: async () => undefined,
   };
 }

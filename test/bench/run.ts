@@ -4,6 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchPrimitives } from './primitives.bench.ts';
+import { benchMerkle } from './merkle.bench.ts';
 import { benchIndex } from './index.bench.ts';
 import { benchProofs, type BenchRow } from './proofs.bench.ts';
 import { benchRelay } from './relay.bench.ts';
@@ -61,6 +62,10 @@ export async function runBenchmarks(argv: string[]): Promise<void> {
   if (want('primitives')) {
     console.error('primitives…');
     rows.push(...(await benchPrimitives()));
+  }
+  if (want('merkle')) {
+    console.error('batch Merkle trees…');
+    rows.push(...(await benchMerkle()));
   }
   // Verifier benchmarks per family: each compares its verifier with the sum of its signature checks.
   for (const family of ['tendermint', 'ics23', 'qbft', 'beacon', 'substrate', 'fabric']) {

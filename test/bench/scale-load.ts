@@ -2,6 +2,7 @@ import { Contract, Interface, parseUnits, type HDNodeWallet } from 'ethers';
 import type { PortArtifacts } from '../../adapters/evm/artifacts.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { deployBulkSender, type DemoEnd } from '../helpers/relay-chaos.ts';
+import { BlockClock } from './block-clock.ts';
 import { percentile } from './stats.ts';
 
 /** Every message asks the destination for this much gas for its receiver (as the other relay benchmarks do). */
@@ -33,8 +34,13 @@ export interface PhaseResult {
   /** First send submitted to the last delivery seen on chain (ms). */
   totalMs: number;
   sendingMs: number;
-  /** Source finality to the delivery block, per message, from block timestamps (ms). */
-  latency: { p50: number; p99: number; max: number };
+  /**
+   * Source finality to delivery, per message (ms): when the delivery block was first seen minus when the source
+   * block `finalityDepth` above the send's was first seen, both by wall clock (BlockClock, polls every `pollMs`).
+   */
+  latency: { p50: number; p99: number; max: number; pollMs: number; failedPolls: number };
+  /** The same from block timestamps (whole seconds: a cross-check, ±1 s). */
+  blockTimeLatency: { p50: number; p99: number };
   /** Gas used per message: sending (BulkSender → port.send) and delivering (deliverBatch, receiver included). */
   gas: { sendPerMsg: number; deliverPerMsg: number; blockLimit: bigint; blockTimeS: number; busiestBlockUse: number };
 }
@@ -170,6 +176,19 @@ export class ScaleLoad {
     o: LoadOptions,
     send: (pending: Promise<Sent[]>[], state: { t0: number; sent: number; before: number; tick(): void }) => Promise<void>,
   ): Promise<PhaseResult> {
+    const clocks = await Promise.all(this.ends.map((e) => BlockClock.start(e.provider._getConnection().url)));
+    try {
+      return await this.measured(o, send, clocks);
+    } finally {
+      for (const c of clocks) c.stop();
+    }
+  }
+
+  private async measured(
+    o: LoadOptions,
+    send: (pending: Promise<Sent[]>[], state: { t0: number; sent: number; before: number; tick(): void }) => Promise<void>,
+    clocks: BlockClock[],
+  ): Promise<PhaseResult> {
     const startBlocks = await Promise.all(this.ends.map((e) => e.provider.getBlockNumber()));
     const before = await this.delivered();
     const pending: Promise<Sent[]>[] = [];
@@ -206,11 +225,11 @@ export class ScaleLoad {
     const totalMs = performance.now() - state.t0;
     if (delivered !== sent.length) throw new Error(`${o.label}: the receivers counted ${delivered} deliveries, ${sent.length} were sent`);
     await report(true);
-    return { messages: sent.length, totalMs, sendingMs, ...(await this.fromChains(sent, startBlocks, o)) };
+    return { messages: sent.length, totalMs, sendingMs, ...(await this.fromChains(sent, startBlocks, o, clocks)) };
   }
 
   /** Exactly once per id (destination port events), latency from block times, gas per message. */
-  private async fromChains(sent: Sent[], startBlocks: number[], o: LoadOptions): Promise<Pick<PhaseResult, 'latency' | 'gas'>> {
+  private async fromChains(sent: Sent[], startBlocks: number[], o: LoadOptions, clocks: BlockClock[]): Promise<Pick<PhaseResult, 'latency' | 'blockTimeLatency' | 'gas'>> {
     const deliveredAt = new Map<string, { block: number; ok: boolean; count: number; tx: string }>();
     const txMessages = new Map<string, { chain: number; n: number }>();
     for (const [i, e] of this.ends.entries()) {
@@ -235,12 +254,20 @@ export class ScaleLoad {
       return b.timestamp * 1000;
     };
     const lat: number[] = [];
+    const blockLat: number[] = [];
+    const seenAt = (chain: number, n: number): number => {
+      const t = clocks[chain]!.at(n);
+      if (t === undefined) throw new Error(`${o.label}: block ${n} of chain ${this.ends[chain]!.chainId} was never seen by the block clock`);
+      return t;
+    };
     for (const s of sent) {
       const d = deliveredAt.get(s.id);
       if (!d || d.count !== 1 || !d.ok) throw new Error(`${o.label}: message ${s.id} delivered ${d?.count ?? 0} times on chain${d && !d.ok ? ' (failed)' : ''}`);
-      lat.push((await blockTime(1 - s.from, d.block)) - (await blockTime(s.from, s.block + o.finalityDepth)));
+      lat.push(seenAt(1 - s.from, d.block) - seenAt(s.from, s.block + o.finalityDepth));
+      blockLat.push((await blockTime(1 - s.from, d.block)) - (await blockTime(s.from, s.block + o.finalityDepth)));
     }
     lat.sort((a, b) => a - b);
+    blockLat.sort((a, b) => a - b);
 
     // Gas: a few delivery transactions (per message each carried) and send transactions.
     const deliverTxs = [...txMessages].slice(0, 12);
@@ -270,7 +297,8 @@ export class ScaleLoad {
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     return {
-      latency: { p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
+      latency: { p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN, pollMs: clocks[0]!.pollMs, failedPolls: clocks.reduce((n, c) => n + c.failedPolls, 0) },
+      blockTimeLatency: { p50: percentile(blockLat, 50), p99: percentile(blockLat, 99) },
       gas: {
         sendPerMsg: mean(sendGas),
         deliverPerMsg: mean(deliverGas),

@@ -665,6 +665,52 @@ describe.each(backends)('MessageIndex on $name', ({ name, open, cleanup }) => {
     });
   });
 
+  describe('lane holds', () => {
+    it('keeps one row per lane: upserts refresh prices and count but keep since, clear removes it', async () => {
+      const src = freshChain();
+      const dst = freshChain();
+      const other = freshChain();
+      const since = new Date('2026-01-02T03:04:05.000Z');
+      const big = (1n << 256n) - 1n;
+      const mine = async () => (await idx.laneHolds()).filter((h) => h.srcChain === src);
+      expect(await idx.laneHolds({ srcChain: src, dstChain: dst })).toEqual([]);
+      await idx.setLaneHold({ srcChain: src, dstChain: dst, maxDstGasPrice: 50n * 10n ** 9n, gasPrice: 80n * 10n ** 9n, waiting: 2, since });
+      await idx.setLaneHold({ srcChain: src, dstChain: other, maxDstGasPrice: 1n, gasPrice: big, waiting: 0, since });
+      const first = await mine();
+      expect(first).toEqual([
+        { srcChain: src, dstChain: dst, maxDstGasPrice: '50000000000', gasPrice: '80000000000', waiting: 2, since, updatedAt: expect.any(Date) },
+        { srcChain: src, dstChain: other, maxDstGasPrice: '1', gasPrice: big.toString(), waiting: 0, since, updatedAt: expect.any(Date) },
+      ].sort((a, b) => (a.dstChain < b.dstChain ? -1 : 1)));
+
+      // A later check (any process, its own since): new prices and count, the first since.
+      await idx.setLaneHold({ srcChain: src, dstChain: dst, maxDstGasPrice: 60n, gasPrice: 90n, waiting: 5, since: new Date() });
+      expect(await idx.laneHolds({ srcChain: src, dstChain: dst })).toEqual([
+        { srcChain: src, dstChain: dst, maxDstGasPrice: '60', gasPrice: '90', waiting: 5, since, updatedAt: expect.any(Date) },
+      ]);
+
+      expect(await idx.clearLaneHold(src, dst)).toBe(true);
+      expect(await idx.clearLaneHold(src, dst)).toBe(false);
+      expect((await mine()).map((h) => h.dstChain)).toEqual([other]);
+      expect(await idx.clearLaneHold(src, other)).toBe(true);
+      expect(await mine()).toEqual([]);
+    });
+
+    it('validates every field', async () => {
+      const ok = { srcChain: freshChain(), dstChain: freshChain(), maxDstGasPrice: 1n, gasPrice: 2n, waiting: 1, since: new Date() };
+      expect(await validationField(idx.setLaneHold({ ...ok, srcChain: 'nope' }))).toBe('srcChain');
+      expect(await validationField(idx.setLaneHold({ ...ok, dstChain: '' }))).toBe('dstChain');
+      expect(await validationField(idx.setLaneHold({ ...ok, maxDstGasPrice: -1n }))).toBe('maxDstGasPrice');
+      expect(await validationField(idx.setLaneHold({ ...ok, gasPrice: 1n << 256n }))).toBe('gasPrice');
+      expect(await validationField(idx.setLaneHold({ ...ok, gasPrice: 5 as unknown as bigint }))).toBe('gasPrice');
+      expect(await validationField(idx.setLaneHold({ ...ok, waiting: 1.5 }))).toBe('waiting');
+      expect(await validationField(idx.setLaneHold({ ...ok, since: new Date('x') }))).toBe('since');
+      expect(await validationField(idx.setLaneHold(null as never))).toBe('hold');
+      expect(await validationField(idx.clearLaneHold('x', ok.dstChain))).toBe('srcChain');
+      expect(await validationField(idx.laneHolds({ srcChain: ok.srcChain, dstChain: 'x' }))).toBe('dstChain');
+      expect(await idx.laneHolds({ srcChain: ok.srcChain, dstChain: ok.dstChain })).toEqual([]);
+    });
+  });
+
   if (name === 'postgres') {
     it('keeps its tables in its own schema', async () => {
       const c = new pg.Client({ connectionString: PG_URL });

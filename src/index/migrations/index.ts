@@ -5,6 +5,7 @@ import * as laneStatus from './2026112509450_lane_status.ts';
 import * as laneCounts from './2026112511000_lane_counts_registry_events.ts';
 import * as checkpointFence from './2026112512000_checkpoint_fence.ts';
 import * as misbehaviour from './2026112513000_misbehaviour.ts';
+import * as laneHolds from './2026112514000_lane_holds.ts';
 
 /**
  * Every migration, by its timestamped name. Listed statically (no folder scan) so
@@ -17,6 +18,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026112511000_lane_counts_registry_events': laneCounts,
   '2026112512000_checkpoint_fence': checkpointFence,
   '2026112513000_misbehaviour': misbehaviour,
+  '2026112514000_lane_holds': laneHolds,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -1,0 +1,68 @@
+/**
+ * When each block of a chain was first seen, by wall clock. Block timestamps
+ * are whole seconds (anvil with 1 s blocks: every latency came out as 1 s or
+ * 2 s), too coarse for a 2 s goal; this polls `eth_blockNumber` every
+ * `everyMs` and stamps each new number with `performance.now()`, so a latency
+ * between two chains' blocks is known to within about one poll. Blocks passed
+ * between two polls share the later stamp (an upper bound).
+ */
+export class BlockClock {
+  private readonly seen = new Map<number, number>();
+  private last = -1;
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private failures = 0;
+
+  private constructor(
+    private readonly url: string,
+    private readonly everyMs: number,
+  ) {}
+
+  static async start(url: string, everyMs = 20): Promise<BlockClock> {
+    const c = new BlockClock(url, everyMs);
+    c.last = await c.blockNumber();
+    c.timer = setInterval(() => void c.tick(), everyMs);
+    return c;
+  }
+
+  private async blockNumber(): Promise<number> {
+    const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}' });
+    const body = (await res.json()) as { result?: unknown };
+    if (typeof body.result !== 'string') throw new Error(`eth_blockNumber at ${this.url} answered ${JSON.stringify(body).slice(0, 200)}`);
+    return Number(BigInt(body.result));
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const n = await this.blockNumber();
+      const now = performance.now();
+      for (let k = this.last + 1; k <= n; k++) this.seen.set(k, now);
+      if (n > this.last) this.last = n;
+    } catch {
+      this.failures++;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** When block `n` was first seen (ms, performance.now()); undefined for blocks before the clock started or not yet seen. */
+  at(n: number): number | undefined {
+    return this.seen.get(n);
+  }
+
+  /** Polls that failed (a busy node); reported with the figures, since each widens the error bound. */
+  get failedPolls(): number {
+    return this.failures;
+  }
+
+  get pollMs(): number {
+    return this.everyMs;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
