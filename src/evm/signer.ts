@@ -11,9 +11,46 @@ import {
   type TransactionResponse,
 } from 'ethers';
 import { ContractRevertError, QiaoError, RpcError } from '../errors.ts';
-import { fastSignable, signRawTx } from './raw-tx.ts';
+import { fastSignable, signRawTx, type RawTxFields } from './raw-tx.ts';
 
 const NONCE_RETRIES = 4;
+
+/** A transaction handed to the node: the fields it was signed from, when we signed it ourselves (null: ethers did). */
+interface Sent {
+  response: TransactionResponse;
+  fields: RawTxFields | null;
+  /** The head when it was handed over: a version is bumped only after `BUMP_AFTER_BLOCKS` blocks passed without it. */
+  atBlock: number;
+}
+
+/** Blocks a version must miss before it is bumped, whatever the wait: on 12 s chains a few seconds is nothing. */
+const BUMP_AFTER_BLOCKS = 3;
+
+/**
+ * The next version of a stuck transaction: every fee up by at least 12.5%
+ * (nodes replace a pending transaction only for a 10% higher tip and fee
+ * cap), and the fee cap at least twice the latest base fee plus the tip, as a
+ * fresh transaction would get. Null when `cap` leaves no room to go higher.
+ */
+export function bumpFees(f: RawTxFields, baseFee: bigint, cap?: bigint): RawTxFields | null {
+  const up = (v: bigint) => v + v / 8n + 1n;
+  if (f.type === 0) {
+    const old = f.gasPrice ?? 0n;
+    let gasPrice = up(old);
+    if (gasPrice < baseFee * 2n) gasPrice = baseFee * 2n;
+    if (cap !== undefined && gasPrice > cap) gasPrice = cap;
+    return gasPrice > old ? { ...f, gasPrice } : null;
+  }
+  const oldFee = f.maxFeePerGas ?? 0n;
+  const oldTip = f.maxPriorityFeePerGas ?? 0n;
+  const maxPriorityFeePerGas = up(oldTip);
+  let maxFeePerGas = up(oldFee);
+  if (maxFeePerGas < baseFee * 2n + maxPriorityFeePerGas) maxFeePerGas = baseFee * 2n + maxPriorityFeePerGas;
+  if (cap !== undefined && maxFeePerGas > cap) maxFeePerGas = cap;
+  // A replacement must raise both by 10%: at the ceiling there is no valid next version.
+  if (maxFeePerGas < oldFee + oldFee / 10n || maxPriorityFeePerGas > maxFeePerGas) return null;
+  return { ...f, maxFeePerGas, maxPriorityFeePerGas };
+}
 
 /**
  * Sends transactions from one key in order: nonces are managed locally and
@@ -28,9 +65,19 @@ export class TxSender {
 
   /** How long `send` waits for a receipt; a transaction not mined by then is treated as dropped (see `send`). */
   private readonly waitTimeoutMs: number;
+  /** How long a transaction may stay unmined before it is sent again with higher fees (same nonce). */
+  private readonly bumpAfterMs: number;
+  /** The highest maxFeePerGas (or legacy gasPrice) a bump may offer, in wei; none: no ceiling. */
+  private readonly maxFeeCap: bigint | undefined;
 
-  constructor(privateKey: string, readonly provider: JsonRpcProvider, { waitTimeoutMs = 120_000 }: { waitTimeoutMs?: number } = {}) {
+  constructor(
+    privateKey: string,
+    readonly provider: JsonRpcProvider,
+    { waitTimeoutMs = 120_000, bumpAfterMs = 6_000, maxFeeCap }: { waitTimeoutMs?: number; bumpAfterMs?: number; maxFeeCap?: bigint } = {},
+  ) {
     this.waitTimeoutMs = waitTimeoutMs;
+    this.bumpAfterMs = bumpAfterMs;
+    this.maxFeeCap = maxFeeCap;
     this.wallet = new Wallet(privateKey, provider);
     this.key = getBytes(this.wallet.privateKey);
     this.nm = new NonceManager(this.wallet);
@@ -76,7 +123,7 @@ export class TxSender {
     const sent = await sending;
     let receipt: TransactionReceipt | null;
     try {
-      receipt = await sent.wait(1, this.waitTimeoutMs);
+      receipt = await this.mined(sent);
     } catch (cause) {
       // Not mined in time: the node may have dropped it (seen under full blocks), and every later nonce of this key
       // would then queue behind the hole for good. Re-reading the nonce lets the next send fill the hole; if this one
@@ -84,7 +131,7 @@ export class TxSender {
       this.nm.reset();
       return fail(cause);
     }
-    if (!receipt) throw new QiaoError('tx_failed', `transaction ${sent.hash} has no receipt`);
+    if (!receipt) throw new QiaoError('tx_failed', `transaction ${sent.response.hash} has no receipt`);
     if (receipt.status !== 1) throw new ContractRevertError('unknown', `transaction ${receipt.hash} reverted`);
     return receipt;
   }
@@ -95,13 +142,65 @@ export class TxSender {
    * serialised once on bytes: ethers re-serialises and then parses the signed
    * transaction back (recovering the sender) before broadcasting it.
    */
-  private async sendOnce(tx: TransactionRequest): Promise<TransactionResponse> {
+  private async sendOnce(tx: TransactionRequest): Promise<Sent> {
     const noncePromise = this.nm.getNonce('pending');
     this.nm.increment();
     const pop = await this.wallet.populateTransaction(tx);
     pop.nonce = await noncePromise;
     const fields = fastSignable(pop as Parameters<typeof fastSignable>[0]);
-    if (!fields) return await this.wallet.sendTransaction(pop);
+    if (!fields) return { response: await this.wallet.sendTransaction(pop), fields: null, atBlock: -1 };
+    return { ...(await this.broadcast(fields)), fields };
+  }
+
+  /**
+   * Waits for one of the transaction's versions to be mined. A version unmined
+   * after `bumpAfterMs` is signed again with the same nonce and higher fees
+   * (under full blocks the base fee rises 12.5% a block, and a fee taken at send
+   * time falls behind it: every later transaction of the key then waits too).
+   * The node keeps only the newest version; should an older one be mined
+   * anyway, ethers reports it as a `repriced` replacement, and its receipt is
+   * the answer: each version carries the same call, so it ran exactly once.
+   */
+  private async mined(sent: Sent): Promise<TransactionReceipt | null> {
+    const deadline = Date.now() + this.waitTimeoutMs;
+    let { response, fields, atBlock } = sent;
+    for (;;) {
+      const left = deadline - Date.now();
+      const wait = fields ? Math.min(this.bumpAfterMs, Math.max(1, left)) : Math.max(1, left);
+      try {
+        return await response.wait(1, wait);
+      } catch (err) {
+        if (isError(err, 'TRANSACTION_REPLACED') && err.reason === 'repriced') return err.receipt;
+        if (!isError(err, 'TIMEOUT') || !fields || Date.now() >= deadline) throw err;
+      }
+      const head = await this.head();
+      if (head.number - atBlock < BUMP_AFTER_BLOCKS) continue;
+      const bumped = bumpFees(fields, head.baseFee, this.maxFeeCap);
+      if (!bumped) continue; // at the ceiling: keep waiting for the last version
+      try {
+        ({ response, atBlock } = await this.broadcast(bumped));
+        fields = bumped;
+      } catch (err) {
+        // The node wants a larger step than ours: the next round bumps from the higher fees again.
+        if (isError(err, 'REPLACEMENT_UNDERPRICED')) {
+          fields = bumped;
+          continue;
+        }
+        // The nonce is used: a version already mined, and the next wait sees it as a repriced replacement.
+        if (isError(err, 'NONCE_EXPIRED')) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** The latest block's number and base fee (0 before London; the next block's may be 12.5% higher). */
+  private async head(): Promise<{ number: number; baseFee: bigint }> {
+    const b = (await this.provider.send('eth_getBlockByNumber', ['latest', false])) as { number?: string; baseFeePerGas?: string } | null;
+    if (!b || typeof b.number !== 'string') throw new RpcError(this.provider._getConnection().url, 'eth_getBlockByNumber(latest) answered no block');
+    return { number: Number(BigInt(b.number)), baseFee: b.baseFeePerGas ? BigInt(b.baseFeePerGas) : 0n };
+  }
+
+  private async broadcast(fields: RawTxFields): Promise<{ response: TransactionResponse; atBlock: number }> {
     const signed = signRawTx(fields, this.key);
     const [blockNumber, hash, network] = await Promise.all([
       this.provider.getBlockNumber(),
@@ -131,7 +230,7 @@ export class TxSender {
       } as unknown as Parameters<JsonRpcProvider['_wrapTransactionResponse']>[0],
       network,
     );
-    return response.replaceableTransaction(blockNumber);
+    return { response: response.replaceableTransaction(blockNumber), atBlock: blockNumber };
   }
 }
 

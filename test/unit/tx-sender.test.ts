@@ -1,8 +1,8 @@
-import { Transaction, Wallet, hexlify, type JsonRpcProvider } from 'ethers';
+import { Transaction, Wallet, hexlify, parseEther, parseUnits, type JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContractRevertError, QiaoError } from '../../src/errors.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
-import { TxSender } from '../../src/evm/signer.ts';
+import { bumpFees, TxSender } from '../../src/evm/signer.ts';
 import { ANVIL_DEV_KEY, startAnvil, type AnvilProcess } from '../../src/governance/anvil.ts';
 
 // Runtime code that always reverts (PUSH1 0 PUSH1 0 REVERT), behind init code that returns it.
@@ -84,5 +84,56 @@ describe('TxSender on anvil', () => {
     const r = await quick.send({ to: OTHER, value: 2n });
     expect(r.status).toBe(1);
     await expect.poll(() => provider.getTransactionCount(quick.address, 'latest'), { timeout: 20_000 }).toBe(before + 2);
+  });
+  it('sends a stuck transaction again with higher fees and the same nonce; the version mined is the one returned, and the call runs once', async () => {
+    const key = Wallet.createRandom().privateKey;
+    const bumping = new TxSender(key, provider, { bumpAfterMs: 100 });
+    await sender.send({ to: bumping.address, value: parseEther('1') });
+    const to = Wallet.createRandom().address;
+    const pendingOf = async (): Promise<string[]> => {
+      const pool = (await provider.send('txpool_content', [])) as { pending: Record<string, Record<string, { hash: string }>> };
+      const mine = Object.entries(pool.pending).find(([a]) => a.toLowerCase() === bumping.address.toLowerCase())?.[1] ?? {};
+      return Object.values(mine).map((t) => t.hash);
+    };
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      const sending = bumping.send({ to, value: 7n });
+      await expect.poll(pendingOf, { timeout: 20_000 }).toHaveLength(1);
+      const [first] = await pendingOf();
+      // Blocks whose base fee the first version's fee cap (about 2x the base fee when it was sent) cannot pay.
+      await provider.send('anvil_setNextBlockBaseFeePerGas', [`0x${parseUnits('1000', 'gwei').toString(16)}`]);
+      for (let i = 0; i < 3; i++) await provider.send('evm_mine', []);
+      expect(await provider.getTransactionCount(bumping.address, 'latest')).toBe(0);
+      // The node may drop the version it can no longer include; the bumped one arrives in its place.
+      await expect.poll(async () => (await pendingOf()).filter((h) => h !== first), { timeout: 20_000 }).toHaveLength(1);
+      await provider.send('evm_mine', []);
+      const receipt = await sending;
+      expect(receipt.status).toBe(1);
+      expect(receipt.hash).not.toBe(first);
+      // Read from the chain: one transaction of that nonce, the bumped one, paying above the raised base fee; the first never mined.
+      const tx = Transaction.from((await provider.send('eth_getRawTransactionByHash', [receipt.hash])) as string);
+      expect(tx.nonce).toBe(0);
+      expect(tx.maxFeePerGas! > parseUnits('500', 'gwei')).toBe(true);
+      expect(await provider.getTransactionReceipt(first!)).toBeNull();
+      expect(await provider.getTransactionCount(bumping.address, 'latest')).toBe(1);
+      expect(await provider.getBalance(to)).toBe(7n);
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+  });
+});
+
+describe('bumpFees', () => {
+  const base = { chainId: 1n, nonce: 5, gasLimit: 21_000n, to: OTHER, value: 0n, data: '0x' };
+  it('raises fee cap and tip by 12.5% (nodes replace for 10%), and the cap to at least twice the base fee plus the tip', () => {
+    expect(bumpFees({ ...base, type: 2, maxFeePerGas: 800n, maxPriorityFeePerGas: 80n }, 0n)).toMatchObject({ maxFeePerGas: 901n, maxPriorityFeePerGas: 91n, nonce: 5 });
+    expect(bumpFees({ ...base, type: 2, maxFeePerGas: 800n, maxPriorityFeePerGas: 80n }, 1000n)).toMatchObject({ maxFeePerGas: 2091n, maxPriorityFeePerGas: 91n });
+    expect(bumpFees({ ...base, type: 0, gasPrice: 800n }, 0n)).toMatchObject({ gasPrice: 901n });
+    expect(bumpFees({ ...base, type: 0, gasPrice: 800n }, 1000n)).toMatchObject({ gasPrice: 2000n });
+  });
+  it('stops at the ceiling: no version a node would refuse as underpriced', () => {
+    expect(bumpFees({ ...base, type: 2, maxFeePerGas: 800n, maxPriorityFeePerGas: 80n }, 0n, 850n)).toBeNull();
+    expect(bumpFees({ ...base, type: 2, maxFeePerGas: 800n, maxPriorityFeePerGas: 80n }, 0n, 880n)).toMatchObject({ maxFeePerGas: 880n });
+    expect(bumpFees({ ...base, type: 0, gasPrice: 800n }, 0n, 800n)).toBeNull();
   });
 });
