@@ -21,6 +21,12 @@ export const ConfigSchema = z
         intervalMs: z.number().int().min(100).max(3_600_000).default(3000),
         blockTime: z.number().int().min(1).max(60).default(1),
         finalityDepth: z.number().int().min(0).max(64).default(2),
+        /**
+         * Seconds between the demo chains' state dumps (anvil `--state-interval`): what a hard kill can lose. Each
+         * dump writes the whole state with its history, so a busy chain's dump grows to hundreds of MB; the scale
+         * benchmark, whose chains stand for real nodes, sets it high.
+         */
+        stateIntervalSeconds: z.number().int().min(1).max(86_400).default(1),
       })
       .strict()
       .default({}),

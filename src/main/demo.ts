@@ -56,6 +56,7 @@ export async function startDemoNetwork({
   keys,
   blockTime,
   finalityDepth,
+  stateIntervalSeconds = 1,
   ports = {},
   logger,
 }: {
@@ -68,6 +69,8 @@ export async function startDemoNetwork({
   keys: HubKeys;
   blockTime: number;
   finalityDepth: number;
+  /** anvil `--state-interval` of each demo chain (config `demo.stateIntervalSeconds`). */
+  stateIntervalSeconds?: number;
   /** Settings of ports deployed now (config `attestors.rotationGraceSeconds`, `registry.maxRootAgeSeconds`). */
   ports?: { rotationGraceSeconds?: number; maxRegistryAge?: number };
   logger: Logger;
@@ -83,7 +86,7 @@ export async function startDemoNetwork({
       const prev = saved?.[i];
       const numericId = prev ? BigInt(prev.numericId) : newDemoChainId(taken);
       taken.add(numericId);
-      const anvil = await startAnvil({ chainId: numericId, blockTime, stateFile: join(dataDir, 'demo', `chain-${numericId}.json`), logger });
+      const anvil = await startAnvil({ chainId: numericId, blockTime, stateInterval: stateIntervalSeconds, stateFile: join(dataDir, 'demo', `chain-${numericId}.json`), logger });
       const chainId = evmChainId(numericId);
       if (prev) {
         chains.push({ ...prev, url: anvil.url, anvil });

@@ -191,6 +191,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
         keys,
         blockTime: config.demo.blockTime,
         finalityDepth: config.demo.finalityDepth,
+        stateIntervalSeconds: config.demo.stateIntervalSeconds,
         logger: logger.child({ component: 'demo' }),
       });
       cleanups.push(() => demo!.stop());

@@ -22,6 +22,12 @@ const LATENCY_GOAL_MS = 2000;
 /** The relayer settings every configuration runs with (the embedded hub and the worker processes alike). */
 const RELAYER = { pollIntervalMs: 100, batchDelayMs: 50 };
 const FINALITY_DEPTH = 2;
+/**
+ * The demo chains stand for real nodes: their JSON state dump (for the embedded hub's restarts) is put off. A dump
+ * writes the whole state with its history every second; after a few minutes of this load it was hundreds of MB a
+ * second, on the two cores the relayer measured here shares.
+ */
+const DEMO = { enabled: true, blockTime: 1, finalityDepth: FINALITY_DEPTH, stateIntervalSeconds: 3600 };
 const BATCH = 256;
 
 export interface ScaleOptions {
@@ -168,7 +174,7 @@ export async function benchRelayerScale(o: ScaleOptions = DEFAULT_SCALE): Promis
 
   // ------------------------------------------------------------- embedded
   {
-    const t = await startTestHub({ queue: 'memory', index: 'pglite', config: { relayer: RELAYER } });
+    const t = await startTestHub({ queue: 'memory', index: 'pglite', config: { relayer: RELAYER, demo: DEMO } });
     const ends = endsOf(t);
     try {
       const load = await ScaleLoad.create(ends, artifacts, o.perTx);
@@ -182,7 +188,7 @@ export async function benchRelayerScale(o: ScaleOptions = DEFAULT_SCALE): Promis
 
   // ------------------------------------------- BullMQ + PostgreSQL, workers
   {
-    const t = await startTestHub({ queue: 'bullmq', index: 'postgres', config: { relayer: RELAYER } });
+    const t = await startTestHub({ queue: 'bullmq', index: 'postgres', config: { relayer: RELAYER, demo: DEMO } });
     const ends = endsOf(t);
     const workers: Worker[] = [];
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
@@ -253,6 +259,7 @@ function rows(o: ScaleOptions, rawSingle: RawRate, rawBatch: RawRate, runs: Meas
         `relayer CPU ${(m.cpuMs / r.messages).toFixed(1)} ms per message (${(m.cpuMs / 1000).toFixed(0)} s user+system over ${(r.totalMs / 1000).toFixed(0)} s: ${m.config.includes('worker') ? 'hub + sender process and the workers' : 'the hub process, sender included'}` +
         `${m.redisCpuMs !== null ? `; Redis itself ${(m.redisCpuMs / r.messages).toFixed(2)} ms` : ''}); ` +
         `at most ${o.window} in flight, latency at that saturation p50 ${(r.latency.p50 / 1000).toFixed(0)} s, p99 ${(r.latency.p99 / 1000).toFixed(0)} s; ` +
+        `each phase starts at a 1 gwei base fee, the demo chains' state dumps off (they stand for real nodes); ` +
         `gas per message: send ${(g.sendPerMsg / 1000).toFixed(0)}k, delivery ${(g.deliverPerMsg / 1000).toFixed(0)}k, so the two chains' gas (${(Number(g.blockLimit) / 1e6).toFixed(0)}M per ${g.blockTimeS.toFixed(1)} s block each) caps relaying near ${gasCap.toFixed(0)} msgs/s; busiest block ${(g.busiestBlockUse * 100).toFixed(0)}% full${vsOne}`,
     });
   }

@@ -25,8 +25,13 @@ interface Lane {
   gasLimit: bigint;
 }
 
-/** Fixed fees, well above the demo chains' base fee even after many full blocks: a send never waits on its price. */
-const MAX_FEE = parseUnits('200', 'gwei');
+/**
+ * Fixed fees above the demo chains' base fee even after a phase of full blocks (each phase starts at 1 gwei and
+ * 60 s of 90%-full blocks take it to ~300 gwei): a send never waits on its price.
+ */
+const MAX_FEE = parseUnits('2000', 'gwei');
+/** Where every phase starts the chains' base fee: a settled fee market, whatever the phase before did to it. */
+const START_BASE_FEE = parseUnits('1', 'gwei');
 const TIP = parseUnits('1', 'gwei');
 
 export interface PhaseResult {
@@ -176,6 +181,9 @@ export class ScaleLoad {
     o: LoadOptions,
     send: (pending: Promise<Sent[]>[], state: { t0: number; sent: number; before: number; tick(): void }) => Promise<void>,
   ): Promise<PhaseResult> {
+    // Full blocks raise the base fee 10% a block: without a reset, each phase would start where the last one
+    // left the fee market (hundreds of gwei), and what it measured would depend on the order of the phases.
+    await Promise.all(this.ends.map((e) => e.provider.send('anvil_setNextBlockBaseFeePerGas', [`0x${START_BASE_FEE.toString(16)}`])));
     const clocks = await Promise.all(this.ends.map((e) => BlockClock.start(e.provider._getConnection().url)));
     try {
       return await this.measured(o, send, clocks);
