@@ -2,21 +2,10 @@ import { findRoutes, indexGraph, type ComplianceFacts, type GraphCorridor, type 
 import { loadavg } from 'node:os';
 import type { BenchRow } from './proofs.bench.ts';
 import { percentile } from './stats.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 const E18 = 10n ** 18n;
 const GOAL_MS = 20;
-
-/** mulberry32: a seeded generator so a slow or failing run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (n: number, bytes: number) => '0x' + n.toString(16).padStart(bytes * 2, '0');
 
@@ -29,7 +18,7 @@ const hex = (n: number, bytes: number) => '0x' + n.toString(16).padStart(bytes *
  * only count real, correct routes.
  */
 export async function benchRoutes({ chains = 200, corridors = 2000, requests = 2000, seed = Number(process.env.BENCH_SEED ?? 20261125) } = {}): Promise<BenchRow[]> {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const int = (n: number) => Math.floor(rand() * n);
   const now = 1_800_000_000;
   const maxRateAgeSeconds = 3600;

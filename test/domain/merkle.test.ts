@@ -5,23 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { LEAF_ENCODING, MessageTree } from '../../src/domain/merkle.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 // @openzeppelin/merkle-tree is the oracle: the format is theirs (DESIGN.md, "Frozen formats"), ours must match it byte for byte.
 const ENC = [...LEAF_ENCODING];
 
 const idsFor = (n: number, salt = ''): Hex[] => Array.from({ length: n }, (_, i) => keccak256(toUtf8Bytes(`merkle ${salt} ${n} ${i}`)) as Hex);
-
-/** A seeded generator (mulberry32), so every run checks the same subsets. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function subset<T>(xs: readonly T[], rand: () => number): T[] {
   const out = xs.filter(() => rand() < 0.4);
@@ -50,7 +39,7 @@ function checkAgainstOz(ids: Hex[], seed: number, subsets: number): void {
     expect(MessageTree.verify(ours.root, id as Hex, p)).toBe(true);
     expect(MessageTree.leafHash(id as Hex)).toBe(oz.leafHash([id]));
   }
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   for (let s = 0; s < subsets; s++) {
     const pick = s === 0 ? [...ids] : subset(ids, rand);
     const mp = ours.multiProof(pick);

@@ -4,18 +4,7 @@ import { Interface, Wallet } from 'ethers';
 import { pausePort } from '../../relayer/attestor/pause.ts';
 import { hopOutput, type PaymentView } from '../../src/settlement/index.ts';
 import { UNIT, balance, startSettlementFixture, type Chain, type Fixture } from './settlement-fixture.ts';
-
-/** Small seeded PRNG (mulberry32): the same seed replays the same payments and faults. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 const SEED = Number(process.env.QIAO_SEED ?? randomInt(1, 2 ** 31 - 1));
 const N = Number(process.env.QIAO_SETTLEMENT_N ?? 6);
@@ -53,7 +42,7 @@ describe(`settlement under faults (seed ${SEED})`, () => {
   });
 
   it(`${N} random payments: all-or-nothing per payment, value conserved`, async () => {
-    const rand = rng(SEED);
+    const rand = seededRandom(SEED);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const { a, b, lp } = fx;
     const [ab, ba] = fx.t.hub.settlement!.deployment.state.corridors as [number, number];

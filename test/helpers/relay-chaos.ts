@@ -7,6 +7,8 @@ import type { Hex } from '../../src/domain/hex.ts';
 import { compileSolidity } from '../../src/governance/solc.ts';
 import { REPO_ROOT } from './cli.ts';
 import { until } from './services.ts';
+import { seededRandom } from './seeded-random.ts';
+export { seededRandom };
 
 const ONE_THOUSAND_ETH = '0x3635C9ADC5DEA00000';
 const BULK_SOL = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'contracts', 'BulkSender.sol');
@@ -62,18 +64,6 @@ export function spawnRelayerWorker(dataDir: string, env: NodeJS.ProcessEnv, leas
       }
       await exited;
     },
-  };
-}
-
-/** Mulberry32: a small seeded PRNG so a failing run replays with the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

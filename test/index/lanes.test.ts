@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/index/cursor.ts';
 import { applyLaneNonces, type LaneGap, type LaneState } from '../../src/index/lanes.ts';
 import { ValidationError } from '../../src/errors.ts';
-
-// A small deterministic PRNG (mulberry32) so a failure reproduces.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 /** The rule of lanes.ts restated over a plain set of seen nonces. */
 class Model {
@@ -48,7 +37,7 @@ function expand(state: LaneState): bigint[] {
 describe('applyLaneNonces', () => {
   it('follows the model over random out-of-order, duplicated, gappy calls', () => {
     for (let seed = 1; seed <= 200; seed++) {
-      const rand = prng(seed);
+      const rand = seededRandom(seed);
       const model = new Model();
       let state: LaneState = { last: 0n, seenAbove: [] };
       for (let call = 0; call < 12; call++) {
