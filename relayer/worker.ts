@@ -17,6 +17,7 @@ import { SignedRootRecord } from './attestor/record.ts';
 import { createBullmqBackend } from './queue/bullmq.ts';
 import { Relayer, type LeaseSettings } from './relayer.ts';
 import { cleanupStack } from '../src/main/cleanups.ts';
+import { installFastKeccak } from '../src/evm/keccak.ts';
 
 export interface RelayerWorker {
   relayer: Relayer;
@@ -44,6 +45,7 @@ export interface WorkerOptions {
  * two processes can only ever sign the same root for a batch.
  */
 export async function startRelayerWorker(config: Config, { logger, leases }: WorkerOptions): Promise<RelayerWorker> {
+  await installFastKeccak();
   if (!config.redisUrl) throw new ConfigError('redisUrl', 'a relayer worker shares its queues through Redis: set REDIS_URL');
   if (!config.databaseUrl) throw new ConfigError('databaseUrl', 'a relayer worker shares the index through PostgreSQL: set DATABASE_URL');
   const dataDir = resolve(config.dataDir);

@@ -19,7 +19,6 @@ import { registerCosmos } from './commands/cosmos-cmd.ts';
 import { registerFabric } from './commands/fabric-cmd.ts';
 import { registerLanes } from './commands/lanes-cmd.ts';
 import { registerLanesOrder } from './commands/lanes-order-cmd.ts';
-import { installFastKeccak } from '../evm/keccak.ts';
 
 export function buildProgram(): Command {
   const program = new Command('qiao')
@@ -65,7 +64,6 @@ export function failureOf(err: unknown): { exitCode: number; print: unknown[] } 
 
 /** CLI entry: errors print one clear line (naming the bad field) and exit non-zero. */
 export async function main(argv: string[]): Promise<void> {
-  await installFastKeccak();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

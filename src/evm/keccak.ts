@@ -9,9 +9,10 @@ let installing: Promise<void> | null = null;
  * hub goes through. The pure-JS keccak ethers ships took 19 µs for 32 bytes and
  * 67 µs for a 500-byte message here, 3 µs and 7 µs after (test/bench/keccak),
  * and was the relayer's largest single CPU cost. The result is the same hash:
- * test/evm/keccak.test.ts checks it against @noble/hashes. Idempotent; called
- * once at process start (the CLI's main, `startHub`), since WebAssembly is
- * compiled asynchronously and hashing must stay synchronous.
+ * test/unit/keccak.test.ts checks it against @noble/hashes. Idempotent; called
+ * where a long-running process starts (`startHub`, `startRelayerWorker`,
+ * `qiao attestor start`; not the CLI's main, whose `--help` must stay light),
+ * since WebAssembly is compiled asynchronously and hashing must stay synchronous.
  */
 export function installFastKeccak(): Promise<void> {
   installing ??= createKeccak(256).then((hasher) => {

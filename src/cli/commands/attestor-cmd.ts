@@ -117,6 +117,7 @@ export function registerAttestor(program: Command): void {
       const { createLogger } = await import('../../logging.ts');
       const logger = createLogger({ level: 'info', name: 'qiao-attestor', ...(o.log === 'file' ? { file: join(dataDir, 'attestor.log') } : {}) });
       const { AttestorProcess, attestorGovernance } = await import('../../../relayer/attestor/process.ts');
+      await (await import('../../evm/keccak.ts')).installFastKeccak();
       const gov = await attestorGovernance(rpc, set, chainRegistry ? { chainRegistry } : {});
       let snapshots: SnapshotSource | undefined;
       if (regs) {
