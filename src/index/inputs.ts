@@ -37,6 +37,14 @@ export function uint64(v: unknown, field: string): string {
   return v.toString();
 }
 
+const UINT256_MAX = (1n << 256n) - 1n;
+
+/** Gas prices: eth_gasPrice answers up to uint256 (stored as numeric(78,0)). */
+export function uint256(v: unknown, field: string): string {
+  if (typeof v !== 'bigint' || v < 0n || v > UINT256_MAX) throw new ValidationError(field, 'must be a bigint in 0..2^256-1');
+  return v.toString();
+}
+
 export function text(v: unknown, field: string): string {
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_TEXT) {
     throw new ValidationError(field, `must be a non-empty string of at most ${MAX_TEXT} characters`);

@@ -1,4 +1,4 @@
-import { sql, type ColumnType, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { parseChainId, type ChainId } from '../domain/caip.ts';
 import type { ChainRegistration } from '../domain/chain.ts';
@@ -24,10 +24,11 @@ import {
   status,
   text,
   uint64,
+  uint256,
   type SentRow,
 } from './inputs.ts';
 import { applyLaneNonces } from './lanes.ts';
-import { toMisbehaviourRow, toRegistryEventRow, toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionEvent, toTransitionRow } from './rows.ts';
+import { toLaneHoldRow, toMisbehaviourRow, toRegistryEventRow, toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionEvent, toTransitionRow } from './rows.ts';
 import type { IndexDatabase } from './schema.ts';
 import type {
   AttestationRow,
@@ -909,7 +910,7 @@ export class KyselyIndex implements MessageIndex {
       updated_at: now(),
     };
     await this.#db
-      .withTables<LaneHoldTables>()
+      
       .insertInto('lane_holds')
       .values(row)
       .onConflict((oc) =>
@@ -927,12 +928,12 @@ export class KyselyIndex implements MessageIndex {
     const src = parseChainId(srcChain, 'srcChain').id;
     const dst = parseChainId(dstChain, 'dstChain').id;
     // RETURNING, not numDeletedRows: the PGlite dialect does not report affected rows.
-    const r = await this.#db.withTables<LaneHoldTables>().deleteFrom('lane_holds').where('src_chain', '=', src).where('dst_chain', '=', dst).returning('src_chain').execute();
+    const r = await this.#db.deleteFrom('lane_holds').where('src_chain', '=', src).where('dst_chain', '=', dst).returning('src_chain').execute();
     return r.length > 0;
   }
 
   async laneHolds(lane?: { srcChain: string; dstChain: string }): Promise<LaneHoldRow[]> {
-    let q = this.#db.withTables<LaneHoldTables>().selectFrom('lane_holds').selectAll();
+    let q = this.#db.selectFrom('lane_holds').selectAll();
     if (lane !== undefined) {
       if (typeof lane !== 'object' || lane === null) throw new ValidationError('lane', 'must be { srcChain, dstChain }');
       q = q.where('src_chain', '=', parseChainId(lane.srcChain, 'srcChain').id).where('dst_chain', '=', parseChainId(lane.dstChain, 'dstChain').id);
@@ -942,37 +943,3 @@ export class KyselyIndex implements MessageIndex {
   }
 }
 
-/** lane_holds (migration 2026112514000), typed beside the methods that use it. */
-interface LaneHoldsTable {
-  src_chain: string;
-  dst_chain: string;
-  /** numeric(78,0): decimal strings both ways. */
-  max_dst_gas_price: ColumnType<string, string, string>;
-  gas_price: ColumnType<string, string, string>;
-  waiting: number;
-  since: ColumnType<Date, Date, never>;
-  updated_at: ColumnType<Date, Date | undefined, Date>;
-}
-
-type LaneHoldTables = { lane_holds: LaneHoldsTable };
-
-const UINT256_MAX = (1n << 256n) - 1n;
-
-/** Gas prices: eth_gasPrice answers up to uint256. */
-function uint256(v: unknown, field: string): string {
-  if (typeof v !== 'bigint' || v < 0n || v > UINT256_MAX) throw new ValidationError(field, 'must be a bigint in 0..2^256-1');
-  return v.toString();
-}
-
-function toLaneHoldRow(r: Selectable<LaneHoldsTable>): LaneHoldRow {
-  const at = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
-  return {
-    srcChain: r.src_chain,
-    dstChain: r.dst_chain,
-    maxDstGasPrice: String(r.max_dst_gas_price),
-    gasPrice: String(r.gas_price),
-    waiting: Number(r.waiting),
-    since: at(r.since),
-    updatedAt: at(r.updated_at),
-  };
-}

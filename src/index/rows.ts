@@ -4,8 +4,8 @@ import type { ChainId } from '../domain/caip.ts';
 import type { Hex } from '../domain/hex.ts';
 import type { MessageJson } from '../domain/message.ts';
 import type { MessageStatus } from '../domain/status.ts';
-import type { AttestationsTable, BatchesTable, ChainsTable, MessagesTable, MisbehaviourEvidenceTable, NonceGapsTable, RegistryEventsTable, TransitionsTable } from './schema.ts';
-import type { AttestationRow, BatchRow, BatchStatus, ChainRow, MessageRow, MisbehaviourRow, NonceGap, RegistryEventRow, TransitionEvent, TransitionRow } from './types.ts';
+import type { AttestationsTable, BatchesTable, ChainsTable, LaneHoldsTable, MessagesTable, MisbehaviourEvidenceTable, NonceGapsTable, RegistryEventsTable, TransitionsTable } from './schema.ts';
+import type { AttestationRow, BatchRow, BatchStatus, ChainRow, LaneHoldRow, MessageRow, MisbehaviourRow, NonceGap, RegistryEventRow, TransitionEvent, TransitionRow } from './types.ts';
 
 /*
  * Table rows to the interface's rows. Both drivers return int8/numeric as strings
@@ -152,5 +152,17 @@ export function toMisbehaviourRow(r: Selectable<MisbehaviourEvidenceTable>): Mis
     evidence: r.evidence as MisbehaviourRow['evidence'],
     detectedAt: date(r.detected_at),
     frozenTx: (r.frozen_tx ?? null) as Hex | null,
+  };
+}
+
+export function toLaneHoldRow(r: Selectable<LaneHoldsTable>): LaneHoldRow {
+  return {
+    srcChain: r.src_chain,
+    dstChain: r.dst_chain,
+    maxDstGasPrice: str(r.max_dst_gas_price),
+    gasPrice: str(r.gas_price),
+    waiting: Number(r.waiting),
+    since: date(r.since),
+    updatedAt: date(r.updated_at),
   };
 }

@@ -140,6 +140,18 @@ export interface MisbehaviourEvidenceTable {
   frozen_tx: string | null;
 }
 
+/** A lane the relayer holds because its fee no longer covers the destination's gas (migration 2026112514000). */
+export interface LaneHoldsTable {
+  src_chain: string;
+  dst_chain: string;
+  /** numeric(78,0): decimal strings both ways. */
+  max_dst_gas_price: ColumnType<string, string, string>;
+  gas_price: ColumnType<string, string, string>;
+  waiting: number;
+  since: ColumnType<Date, Date, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface IndexDatabase {
   chains: ChainsTable;
   messages: MessagesTable;
@@ -152,4 +164,5 @@ export interface IndexDatabase {
   lane_counts: LaneCountsTable;
   registry_events: RegistryEventsTable;
   misbehaviour_evidence: MisbehaviourEvidenceTable;
+  lane_holds: LaneHoldsTable;
 }
