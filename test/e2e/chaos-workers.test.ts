@@ -86,14 +86,30 @@ describe('relayer worker processes under seeded SIGKILLs', () => {
     const before = [await receivedCount(artifacts, a), await receivedCount(artifacts, b)];
     const [bulkA, bulkB] = await Promise.all([deployBulkSender(a.provider), deployBulkSender(b.provider)]);
     const t0 = Date.now();
-    const sending = Promise.all([sendBulk(bulkA, a, b, N / 2, { perTx: PER_TX }), sendBulk(bulkB, b, a, N / 2, { perTx: PER_TX, firstSeq: N })]);
-    sending.catch(() => {});
+    // Traffic comes in one wave per kill, each sent as its kill is prepared: a
+    // relayer fast enough to finish all N before the later kills must still
+    // have a commit or a delivery in flight when one is awaited.
+    const waves = splitWaves(N / 2, PLAN.length, PER_TX);
+    let sentSoFar = 0;
+    let sending: Promise<[{ id: Hex }[], { id: Hex }[]][]> = Promise.resolve([]);
+    const sendWave = (w: number) => {
+      const first = sentSoFar;
+      sentSoFar += waves[w]!;
+      const previous = sending;
+      // One wave after another: each bulk sender's nonces are read from the chain when its wave starts.
+      sending = previous.then(async (done) => [
+        ...done,
+        await Promise.all([sendBulk(bulkA, a, b, waves[w]!, { perTx: PER_TX, firstSeq: first }), sendBulk(bulkB, b, a, waves[w]!, { perTx: PER_TX, firstSeq: N + first })]),
+      ]);
+      sending.catch(() => {});
+    };
     const delivered = async () => (await receivedCount(artifacts, a)) - before[0]! + (await receivedCount(artifacts, b)) - before[1]!;
 
     // ------------------------------------------------------------ the chaos
     const kills: Kill[] = [];
     const confirmations: Promise<void>[] = [];
-    for (const phase of PLAN) {
+    for (const [w, phase] of PLAN.entries()) {
+      sendWave(w);
       const slot = await until(async () => {
         const ready = slots.map((w, i) => (w.isReady() ? i : -1)).filter((i) => i >= 0);
         return ready.length ? { i: ready[Math.floor(rng() * ready.length)]! } : null;
@@ -136,8 +152,9 @@ describe('relayer worker processes under seeded SIGKILLs', () => {
 
     const sent = await sending;
     const sentMs = Date.now() - t0;
-    const toB = sent[0].map((s) => s.id);
-    const toA = sent[1].map((s) => s.id);
+    const toB = sent.flatMap(([ab]) => ab.map((s) => s.id));
+    const toA = sent.flatMap(([, ba]) => ba.map((s) => s.id));
+    expect(toB.length + toA.length).toBe(N);
     try {
       await until(async () => (await delivered()) >= N, { timeoutMs: 180_000, intervalMs: 500, what: `all ${N} delivered` });
     } catch (err) {
@@ -193,3 +210,10 @@ describe('relayer worker processes under seeded SIGKILLs', () => {
     console.info(`[chaos-workers] seed ${SEED}: ${N} messages, sent in ${(sentMs / 1000).toFixed(1)} s, all delivered in ${(allMs / 1000).toFixed(1)} s (${((N * 1000) / allMs).toFixed(1)} msgs/s) through ${kills.length} SIGKILLs; the victim held the active job (BullMQ stalled event) in ${held('commit')}/2 commit and ${held('deliver')}/2 delivery kills`);
   }, 420_000);
 });
+
+/** `total` split into `parts` waves, each a whole number of `unit`s (the last ones take the remainder). */
+function splitWaves(total: number, parts: number, unit: number): number[] {
+  const units = Math.floor(total / unit);
+  if (units < parts || units * unit !== total) throw new Error(`${total} messages per direction cannot be sent as ${parts} waves of whole ${unit}-message transactions`);
+  return Array.from({ length: parts }, (_, i) => (Math.floor(units / parts) + (i < units % parts ? 1 : 0)) * unit);
+}
