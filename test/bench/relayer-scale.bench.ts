@@ -8,6 +8,7 @@ import { RedisLeaseStore } from '../../relayer/lease.ts';
 import { watcherLeaseKey } from '../../relayer/relayer.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
 import type { HubState } from '../../src/main/state.ts';
+import type { MessageIndex } from '../../src/index/types.ts';
 import { cleanEnv, REPO_ROOT } from '../helpers/cli.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
 import type { DemoEnd } from '../helpers/relay-chaos.ts';
@@ -16,6 +17,7 @@ import { rawBullmqRate, redisCpuMs, type RawRate } from './bullmq-raw.ts';
 import { groupCpuMs, selfCpuMs } from './proc-cpu.ts';
 import type { BenchRow } from './proofs.bench.ts';
 import { ScaleLoad, type PhaseResult } from './scale-load.ts';
+import { formatStages, readStageTimes } from './stage-times.ts';
 
 const GOAL = 1000;
 const LATENCY_GOAL_MS = 2000;
@@ -130,9 +132,18 @@ interface LatencyRun {
   result: PhaseResult;
 }
 
-async function latencyRun(config: string, load: ScaleLoad, o: ScaleOptions, rate = o.latencyRate, perTx = o.perTx): Promise<LatencyRun> {
+async function latencyRun(config: string, load: ScaleLoad, index: MessageIndex, o: ScaleOptions, rate = o.latencyRate, perTx = o.perTx): Promise<LatencyRun> {
   process.stderr.write(`relayer scale: ${config}, added latency at ${rate} msgs/s offered for ${o.latencySeconds} s…\n`);
-  const result = await load.offer(rate, o.latencySeconds, { perTx, finalityDepth: FINALITY_DEPTH, label: `${config} latency`, timeoutMs: o.timeoutMs, onProgress: progressPrinter(`${config} latency`) });
+  const seq = await index.lastTransitionSeq();
+  const result = await load.offer(rate, o.latencySeconds, {
+    perTx,
+    finalityDepth: FINALITY_DEPTH,
+    label: `${config} latency`,
+    timeoutMs: o.timeoutMs,
+    onProgress: progressPrinter(`${config} latency`),
+    stageTimes: () => readStageTimes(index, seq),
+  });
+  if (result.stages) process.stderr.write(`  ${formatStages(result.stages)}\n`);
   return { config, rate, perTx, result };
 }
 
@@ -179,7 +190,7 @@ export async function benchRelayerScale(o: ScaleOptions = DEFAULT_SCALE): Promis
     try {
       const load = await ScaleLoad.create(ends, artifacts, o.perTx);
       runs.push(await measure('embedded (memory queue + PGlite)', load, o, [], false));
-      latencies.push(await latencyRun('embedded', load, o));
+      latencies.push(await latencyRun('embedded', load, t.hub.index, o));
     } finally {
       for (const e of ends) e.provider.destroy();
       await t.stop();
@@ -209,10 +220,10 @@ export async function benchRelayerScale(o: ScaleOptions = DEFAULT_SCALE): Promis
         await leasesHeldBy(redis, prefix, chains, workers.map((x) => x.pid));
         const config = `BullMQ + PostgreSQL, ${n} worker process${n > 1 ? 'es' : ''}`;
         runs.push(await measure(config, load, o, workers.map((x) => x.pid), true));
-        latencies.push(await latencyRun(config, load, o));
+        latencies.push(await latencyRun(config, load, t.hub.index, o));
       }
       // 10 messages per source transaction: a light load arrives spread over the blocks, as real traffic would.
-      if (o.floorRate > 0) latencies.push(await latencyRun('BullMQ + PostgreSQL, 2 worker processes', load, o, o.floorRate, 10));
+      if (o.floorRate > 0) latencies.push(await latencyRun('BullMQ + PostgreSQL, 2 worker processes', load, t.hub.index, o, o.floorRate, 10));
     } finally {
       for (const w of workers) await w.stop();
       redis.disconnect();
@@ -272,7 +283,7 @@ function rows(o: ScaleOptions, rawSingle: RawRate, rawBatch: RawRate, runs: Meas
       note:
         `sent at ${((r.messages * 1000) / r.sendingMs).toFixed(0)} msgs/s in fact (open loop, ${perTx} per source tx); from the moment the source block ${FINALITY_DEPTH} above the send's was first seen to the moment the delivery block was, by wall clock ` +
         `(both chains polled every ${r.latency.pollMs} ms${r.latency.failedPolls ? `, ${r.latency.failedPolls} polls failed` : ''}); from block timestamps (whole seconds) p50 ${(r.blockTimeLatency.p50 / 1000).toFixed(0)} s, p99 ${(r.blockTimeLatency.p99 / 1000).toFixed(0)} s; ` +
-        `ratio = p99 / 2 s; all delivered ${((r.totalMs - r.sendingMs) / 1000).toFixed(0)} s after the last send`,
+        `${r.stages ? `${formatStages(r.stages)}; ` : ''}ratio = p99 / 2 s; all delivered ${((r.totalMs - r.sendingMs) / 1000).toFixed(0)} s after the last send`,
     });
   }
   return out;

@@ -3,6 +3,7 @@ import type { PortArtifacts } from '../../adapters/evm/artifacts.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { deployBulkSender, type DemoEnd } from '../helpers/relay-chaos.ts';
 import { BlockClock } from './block-clock.ts';
+import { splitStages, type StageSplit, type StageTimes } from './stage-times.ts';
 import { percentile } from './stats.ts';
 
 /** Every message asks the destination for this much gas for its receiver (as the other relay benchmarks do). */
@@ -46,6 +47,8 @@ export interface PhaseResult {
   latency: { p50: number; p99: number; max: number; pollMs: number; failedPolls: number };
   /** The same from block timestamps (whole seconds: a cross-check, ±1 s). */
   blockTimeLatency: { p50: number; p99: number };
+  /** Where the latency went, step by step (when `LoadOptions.stageTimes` was given). */
+  stages?: { steps: StageSplit[]; missing: number };
   /** Gas used per message: sending (BulkSender → port.send) and delivering (deliverBatch, receiver included). */
   gas: { sendPerMsg: number; deliverPerMsg: number; blockLimit: bigint; blockTimeS: number; busiestBlockUse: number };
 }
@@ -55,6 +58,8 @@ export interface LoadOptions {
   finalityDepth: number;
   label: string;
   timeoutMs: number;
+  /** When each message reached each status in the hub's index: splits the latency into steps. */
+  stageTimes?: () => Promise<StageTimes>;
   /** Called every few seconds with what the chains say so far. */
   onProgress?: (p: { sent: number; delivered: number; elapsedMs: number; sending: boolean }) => void;
 }
@@ -237,7 +242,7 @@ export class ScaleLoad {
   }
 
   /** Exactly once per id (destination port events), latency from block times, gas per message. */
-  private async fromChains(sent: Sent[], startBlocks: number[], o: LoadOptions, clocks: BlockClock[]): Promise<Pick<PhaseResult, 'latency' | 'blockTimeLatency' | 'gas'>> {
+  private async fromChains(sent: Sent[], startBlocks: number[], o: LoadOptions, clocks: BlockClock[]): Promise<Pick<PhaseResult, 'latency' | 'blockTimeLatency' | 'gas' | 'stages'>> {
     const deliveredAt = new Map<string, { block: number; ok: boolean; count: number; tx: string }>();
     const txMessages = new Map<string, { chain: number; n: number }>();
     for (const [i, e] of this.ends.entries()) {
@@ -268,10 +273,13 @@ export class ScaleLoad {
       if (t === undefined) throw new Error(`${o.label}: block ${n} of chain ${this.ends[chain]!.chainId} was never seen by the block clock`);
       return t;
     };
+    const perMessage: { id: Hex; final: number; deliveryBlock: number }[] = [];
     for (const s of sent) {
       const d = deliveredAt.get(s.id);
       if (!d || d.count !== 1 || !d.ok) throw new Error(`${o.label}: message ${s.id} delivered ${d?.count ?? 0} times on chain${d && !d.ok ? ' (failed)' : ''}`);
-      lat.push(seenAt(1 - s.from, d.block) - seenAt(s.from, s.block + o.finalityDepth));
+      const [final, deliveryBlock] = [seenAt(s.from, s.block + o.finalityDepth), seenAt(1 - s.from, d.block)];
+      lat.push(deliveryBlock - final);
+      perMessage.push({ id: s.id, final: performance.timeOrigin + final, deliveryBlock: performance.timeOrigin + deliveryBlock });
       blockLat.push((await blockTime(1 - s.from, d.block)) - (await blockTime(s.from, s.block + o.finalityDepth)));
     }
     lat.sort((a, b) => a - b);
@@ -305,6 +313,7 @@ export class ScaleLoad {
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     return {
+      ...(o.stageTimes ? { stages: splitStages(await o.stageTimes(), perMessage) } : {}),
       latency: { p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN, pollMs: clocks[0]!.pollMs, failedPolls: clocks.reduce((n, c) => n + c.failedPolls, 0) },
       blockTimeLatency: { p50: percentile(blockLat, 50), p99: percentile(blockLat, 99) },
       gas: {
