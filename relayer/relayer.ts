@@ -184,7 +184,7 @@ export class Relayer {
     if (groups.size) {
       await this.queues.verify.addBulk([...groups.values()].map((g) => ({ name: 'verify', data: g, opts: { jobId: `verify:${g.chainId}:${g.height}`, attempts: this.deps.settings.attempts } })));
     }
-    await requestCommit(this.ctx, 'startup', 0);
+    await requestCommit(this.ctx, 'startup');
     for (const b of await index.batchesWithStatus('committed', 10_000)) {
       await this.queues.attest.add('attest', { batchNo: b.batchNo }, { jobId: `attest:${b.batchNo}`, attempts: this.deps.settings.attempts });
     }
