@@ -27,6 +27,11 @@ export const ConfigSchema = z
          * benchmark, whose chains stand for real nodes, sets it high.
          */
         stateIntervalSeconds: z.number().int().min(1).max(86_400).default(1),
+        /**
+         * Block gas limit of each demo chain (anvil `--gas-limit`; anvil's default, 30M, when unset). Each relayed
+         * message reserves its receiver's gas in the delivery, so the limit caps how many messages a block carries.
+         */
+        gasLimit: z.number().int().min(1_000_000).max(2_000_000_000).optional(),
       })
       .strict()
       .default({}),

@@ -67,6 +67,7 @@ export async function startDemoNetwork({
   blockTime,
   finalityDepth,
   stateIntervalSeconds = 1,
+  gasLimit,
   ports = {},
   logger,
 }: {
@@ -81,6 +82,8 @@ export async function startDemoNetwork({
   finalityDepth: number;
   /** anvil `--state-interval` of each demo chain (config `demo.stateIntervalSeconds`). */
   stateIntervalSeconds?: number;
+  /** anvil `--gas-limit` of each demo chain (config `demo.gasLimit`); anvil's default when unset. */
+  gasLimit?: number;
   /** Settings of ports deployed now (config `attestors.rotationGraceSeconds`, `registry.maxRootAgeSeconds`). */
   ports?: { rotationGraceSeconds?: number; maxRegistryAge?: number };
   logger: Logger;
@@ -98,7 +101,13 @@ export async function startDemoNetwork({
       taken.add(numericId);
       // Started on automine, so the deployment below takes one round trip per transaction instead of one block
       // time (5 s of a hub's start per chain); the chain keeps its block time from the moment it is handed over.
-      const anvil = await startAnvil({ chainId: numericId, stateInterval: stateIntervalSeconds, stateFile: join(dataDir, 'demo', `chain-${numericId}.json`), logger });
+      const anvil = await startAnvil({
+        chainId: numericId,
+        stateInterval: stateIntervalSeconds,
+        stateFile: join(dataDir, 'demo', `chain-${numericId}.json`),
+        logger,
+        ...(gasLimit === undefined ? {} : { args: ['--gas-limit', String(gasLimit)] }),
+      });
       const chainId = evmChainId(numericId);
       if (prev) {
         chains.push({ ...prev, url: anvil.url, anvil });

@@ -192,6 +192,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
         blockTime: config.demo.blockTime,
         finalityDepth: config.demo.finalityDepth,
         stateIntervalSeconds: config.demo.stateIntervalSeconds,
+        ...(config.demo.gasLimit === undefined ? {} : { gasLimit: config.demo.gasLimit }),
         logger: logger.child({ component: 'demo' }),
       });
       cleanups.push(() => demo!.stop());

@@ -50,7 +50,7 @@ export interface PhaseResult {
   /** Where the latency went, step by step (when `LoadOptions.stageTimes` was given). */
   stages?: { steps: StageSplit[]; missing: number };
   /** Gas used per message: sending (BulkSender → port.send) and delivering (deliverBatch, receiver included). */
-  gas: { sendPerMsg: number; deliverPerMsg: number; blockLimit: bigint; blockTimeS: number; busiestBlockUse: number };
+  gas: { sendPerMsg: number; deliverPerMsg: number; sendLimitPerMsg: number; deliverLimitPerMsg: number; blockLimit: bigint; blockTimeS: number; busiestBlockUse: number };
 }
 
 export interface LoadOptions {
@@ -290,6 +290,9 @@ export class ScaleLoad {
     const deliverGas = await Promise.all(
       deliverTxs.map(async ([hash, t]) => Number((await this.ends[t.chain]!.provider.getTransactionReceipt(hash))!.gasUsed) / t.n),
     );
+    // What a block must have room for is the gas limit a transaction asks, not what it ends up using.
+    const deliverLimit = await Promise.all(deliverTxs.map(async ([hash, t]) => Number((await this.ends[t.chain]!.provider.getTransaction(hash))!.gasLimit) / t.n));
+    const sendLimit: number[] = [];
     const sendBlocks = [...new Set(sent.filter((s) => s.from === 0).map((s) => s.block))].slice(0, 4);
     const sendGas: number[] = [];
     for (const n of sendBlocks) {
@@ -298,6 +301,7 @@ export class ScaleLoad {
         if (tx.to?.toLowerCase() !== this.lanes[0]!.senderAddress.toLowerCase()) continue;
         const r = await this.ends[0].provider.getTransactionReceipt(tx.hash);
         if (r) sendGas.push(Number(r.gasUsed) / o.perTx);
+        sendLimit.push(Number(tx.gasLimit) / o.perTx);
       }
     }
     const head = await this.ends[0].provider.getBlock('latest');
@@ -319,6 +323,8 @@ export class ScaleLoad {
       gas: {
         sendPerMsg: mean(sendGas),
         deliverPerMsg: mean(deliverGas),
+        sendLimitPerMsg: mean(sendLimit),
+        deliverLimitPerMsg: mean(deliverLimit),
         blockLimit: head!.gasLimit,
         blockTimeS: (head!.timestamp - prev!.timestamp) / 10,
         busiestBlockUse: busiest,

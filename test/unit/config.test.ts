@@ -32,6 +32,9 @@ describe('config', () => {
     expect(fieldOf(() => parseConfig({ bogus: 1 }))).toBe('bogus');
     expect(fieldOf(() => parseConfig({ foo: 1, bar: 2 }))).toBe('foo');
     expect(fieldOf(() => parseConfig({ demo: { extra: true } }))).toBe('demo.extra');
+    expect(fieldOf(() => parseConfig({ demo: { gasLimit: 500_000 } }))).toBe('demo.gasLimit');
+    expect(parseConfig({ demo: { gasLimit: 100_000_000 } }).demo.gasLimit).toBe(100_000_000);
+    expect(parseConfig({}).demo.gasLimit).toBeUndefined();
   });
 
   it('layers file < environment < overrides', async () => {
