@@ -37,35 +37,34 @@ function putLength(out: Uint8Array, at: number, n: number): void {
 /** Size of an encoded `bytes[]` (length word, offsets, then each item's length word and padded bytes). */
 const bytesArraySize = (items: readonly Uint8Array[]) => WORD + items.length * WORD + items.reduce((n, b) => n + WORD + padded(b.length), 0);
 
-function putBytesArray(out: Uint8Array, at: number, items: readonly Uint8Array[]): number {
+const words32Size = (lists: readonly (readonly Uint8Array[])[]) => WORD + lists.length * WORD + lists.reduce((n, l) => n + WORD + l.length * WORD, 0);
+
+/** An array of dynamic items at `at`: its length, one offset per item (counted from the first offset word), then the items; `put` writes one and returns its size. */
+function putArray<T>(out: Uint8Array, at: number, items: readonly T[], put: (item: T, at: number, index: number) => number): void {
   putLength(out, at, items.length);
   const base = at + WORD;
   let tail = items.length * WORD;
-  for (const [i, b] of items.entries()) {
+  for (const [i, item] of items.entries()) {
     putLength(out, base + i * WORD, tail);
-    putLength(out, base + tail, b.length);
-    out.set(b, base + tail + WORD);
-    tail += WORD + padded(b.length);
+    tail += put(item, base + tail, i);
   }
-  return base + tail;
 }
 
-const words32Size = (lists: readonly (readonly Uint8Array[])[]) => WORD + lists.length * WORD + lists.reduce((n, l) => n + WORD + l.length * WORD, 0);
+/** One `bytes`: its length, then the bytes padded to whole words. */
+function putBytes(out: Uint8Array, b: Uint8Array, at: number): number {
+  putLength(out, at, b.length);
+  out.set(b, at + WORD);
+  return WORD + padded(b.length);
+}
 
-function putBytes32Arrays(out: Uint8Array, at: number, lists: readonly (readonly Uint8Array[])[]): number {
-  putLength(out, at, lists.length);
-  const base = at + WORD;
-  let tail = lists.length * WORD;
-  for (const [i, l] of lists.entries()) {
-    putLength(out, base + i * WORD, tail);
-    putLength(out, base + tail, l.length);
-    for (const [k, w] of l.entries()) {
-      if (w.length !== WORD) throw new RangeError(`proof node ${k} of message ${i} is ${w.length} bytes, not 32`);
-      out.set(w, base + tail + WORD + k * WORD);
-    }
-    tail += WORD + l.length * WORD;
+/** One `bytes32[]`: its length, then the words. */
+function putWords(out: Uint8Array, words: readonly Uint8Array[], at: number, i: number): number {
+  putLength(out, at, words.length);
+  for (const [k, w] of words.entries()) {
+    if (w.length !== WORD) throw new RangeError(`proof node ${k} of message ${i} is ${w.length} bytes, not 32`);
+    out.set(w, at + WORD + k * WORD);
   }
-  return base + tail;
+  return WORD + words.length * WORD;
 }
 
 export interface DeliverBatchArgs {
@@ -104,9 +103,9 @@ export function encodeDeliverBatch(selector: string, a: DeliverBatchArgs): Uint8
   putLength(args, 3 * WORD, sigsAt);
   putLength(args, 4 * WORD, msgsAt);
   putLength(args, 5 * WORD, proofsAt);
-  putBytesArray(args, sigsAt, sigs);
-  putBytesArray(args, msgsAt, a.messages);
-  putBytes32Arrays(args, proofsAt, a.proofs);
+  putArray(args, sigsAt, sigs, (b, at) => putBytes(args, b, at));
+  putArray(args, msgsAt, a.messages, (b, at) => putBytes(args, b, at));
+  putArray(args, proofsAt, a.proofs, (words, at, i) => putWords(args, words, at, i));
   return out;
 }
 
