@@ -24,8 +24,12 @@ async function isWhole(file: string): Promise<boolean> {
   }
 }
 
-/** Above this size the check runs off the event loop: a busy chain's state is tens of MB, ~0.2 s of JSON.parse. */
-const INLINE_CHECK_BYTES = 1 << 20;
+/**
+ * Above this size the check runs off the event loop: a busy chain's state is tens of MB, ~0.2 s of JSON.parse.
+ * Below it the check stays inline: a thread per check costs more CPU than parsing a few MB (with the threshold at
+ * 1 MB, every demo chain past its first minute or so started one every 3 s, tests included).
+ */
+const INLINE_CHECK_BYTES = 8 << 20;
 
 const WHOLE_CHECK = `
 const { parentPort, workerData } = require('node:worker_threads');

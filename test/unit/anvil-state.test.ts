@@ -40,7 +40,7 @@ describe('anvil state file guard', () => {
 
   it('keeps a copy of each whole state, small or large (checked off the event loop), and never of a torn one', async () => {
     const f = join(dir, 'state.json');
-    const big = (n: number) => JSON.stringify({ block: { number: `0x${n.toString(16)}` }, history: 'x'.repeat(3 << 20) });
+    const big = (n: number) => JSON.stringify({ block: { number: `0x${n.toString(16)}` }, history: 'x'.repeat(9 << 20) });
     const stop = keepGoodCopy(f, 20);
     try {
       await writeFile(f, '{"block":{"number":"0x1"}}');
@@ -48,7 +48,7 @@ describe('anvil state file guard', () => {
       await writeFile(f, big(2));
       await until(async () => (await readFile(goodCopyOf(f), 'utf8')).includes('"0x2"'), { timeoutMs: 10_000, what: 'the large copy' });
       // Torn (a kill mid-write): the last whole copy stays.
-      await writeFile(f, big(3).slice(0, 2 << 20));
+      await writeFile(f, big(3).slice(0, 8.5 * (1 << 20)));
       await new Promise((r) => setTimeout(r, 300));
       expect(JSON.parse(await readFile(goodCopyOf(f), 'utf8')).block.number).toBe('0x2');
       await writeFile(f, '{"block":{"number":"0x4"}}');
