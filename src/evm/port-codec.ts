@@ -17,7 +17,7 @@ function hexToBytes(hex: string, what: string): Uint8Array {
 
 const padded = (n: number) => Math.ceil(n / WORD) * WORD;
 
-/** Writes `v` (< 2^64, or a 32-byte hex) as one big-endian word at `at`. */
+/** Writes `v` (a uint64) as one big-endian word at `at`. */
 function putUint(out: Uint8Array, at: number, v: bigint | number): void {
   let x = BigInt(v);
   if (x < 0n || x >= 1n << 64n) throw new RangeError(`value ${x} does not fit uint64`);
