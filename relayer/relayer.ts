@@ -60,6 +60,9 @@ export interface LeaseSettings {
 
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 
+/** A process's lease holder name when none is given: host, pid and a random tag (a reused pid is another holder). */
+export const defaultLeaseHolder = () => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
 /** The lease key of a chain's watcher (under the queue backend's prefix). */
 export const watcherLeaseKey = (chainId: string) => `watch:${chainId}`;
 
@@ -106,7 +109,7 @@ export class Relayer {
   readonly holder: string;
 
   private constructor(private readonly deps: RelayerDeps) {
-    this.holder = deps.leases?.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.holder = deps.leases?.holder ?? defaultLeaseHolder();
     this.queues = {
       verify: deps.queues.queue<VerifyJob>('verify'),
       commit: deps.queues.queue<CommitJob>('commit'),

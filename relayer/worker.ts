@@ -15,7 +15,8 @@ import { loadState } from '../src/main/state.ts';
 import { Attestor } from './attestor/attestor.ts';
 import { SignedRootRecord } from './attestor/record.ts';
 import { createBullmqBackend } from './queue/bullmq.ts';
-import { Relayer, type LeaseSettings } from './relayer.ts';
+import { DEFAULT_LEASE_TTL_MS, defaultLeaseHolder, Relayer, type LeaseSettings } from './relayer.ts';
+import { senderKeyFor, takeSenderSlot } from './sender-slot.ts';
 import { cleanupStack } from '../src/main/cleanups.ts';
 import { installFastKeccak } from '../src/evm/keccak.ts';
 
@@ -71,7 +72,8 @@ export async function startRelayerWorker(config: Config, { logger, leases }: Wor
     const provider = makeProvider(govUrl, govChainId, { pollingMs: 100 });
     cleanups.push(async () => provider.destroy());
     const gov = new GovernanceClient(provider, govChainId, state.governance.contracts, await governanceArtifacts());
-    const committer = new TxSender(keys.relayer, provider);
+    // Worker processes and the hub commit from this key in turn (one commit at a time across them).
+    const committer = new TxSender(keys.relayer, provider, { nonceFromChain: true });
     const index = await openIndex({ databaseUrl: config.databaseUrl, logger });
     cleanups.push(() => index.close());
     // The hub's prefix: workers and hub share queues and leases.
@@ -82,6 +84,18 @@ export async function startRelayerWorker(config: Config, { logger, leases }: Wor
     const attestor = new Attestor(keys.attestor, gov, record, { finalityDepth: config.governance.finalityDepth, logger: logger.child({ component: 'attestor' }) });
     const demoIds = new Set(state.demo?.chains.map((c) => c.chainId) ?? []);
     const govMemberId = state.governanceMember?.chainId;
+    const holder = leases?.holder ?? defaultLeaseHolder();
+    const slot = await takeSenderSlot(queues.leases, {
+      relayerKey: keys.relayer,
+      slots: config.relayer.senderSlots,
+      holder,
+      ttlMs: leases?.ttlMs ?? DEFAULT_LEASE_TTL_MS,
+      ...(leases?.renewEveryMs ? { renewEveryMs: leases.renewEveryMs } : {}),
+      logger,
+    });
+    if (slot) cleanups.push(() => slot.lease.release().then(() => undefined));
+    if (slot) logger.info({ senderSlot: slot.slot, sender: slot.address }, 'sender slot taken: EVM deliveries pay from its key');
+    else if (config.relayer.senderSlots > 0) logger.warn({ slots: config.relayer.senderSlots }, 'every sender slot is held: EVM deliveries pay from the shared relayer key (nonce clashes with other processes are retried)');
     const relayer = await Relayer.start({
       index,
       gov,
@@ -92,10 +106,22 @@ export async function startRelayerWorker(config: Config, { logger, leases }: Wor
       logger: logger.child({ component: 'relayer' }),
       // As the hub does: deliveries on the governance chain (a member for settlement) pay from their own key,
       // so they never race the committer's nonces there; local-dev is accepted for it only when the hub runs that chain.
-      adapterFactories: { ...ADAPTER_FACTORIES, evm: (reg, ctx) => ADAPTER_FACTORIES.evm(reg, reg.chainId === govMemberId && keys.govDeliverer ? { ...ctx, relayerKey: keys.govDeliverer } : ctx) },
+      // Its sender slot's key where that is funded; the relayer key (shared with the hub and slotless workers) elsewhere.
+      adapterFactories: {
+        ...ADAPTER_FACTORIES,
+        evm: async (reg, ctx) =>
+          ADAPTER_FACTORIES.evm(
+            reg,
+            reg.chainId === govMemberId && keys.govDeliverer
+              ? { ...ctx, relayerKey: keys.govDeliverer }
+              : slot
+                ? { ...ctx, relayerKey: await senderKeyFor(reg, slot, keys.relayer, logger) }
+                : ctx,
+          ),
+      },
       adapterContext: { relayerKey: keys.relayer, portAdminKey: keys.governor },
       allowLocalDev: (id) => config.dev || demoIds.has(id) || (id === govMemberId && !state.governance!.external),
-      ...(leases ? { leases } : {}),
+      leases: { ...leases, holder },
     });
     // Stopped before the queues close: workers finish or hand back their jobs, watchers release their leases.
     cleanups.push(() => relayer.stop());

@@ -93,6 +93,12 @@ export const ConfigSchema = z
         deliverChunk: z.number().int().min(1).max(500).default(64),
         attempts: z.number().int().min(1).max(100).default(8),
         concurrency: z.number().int().min(1).max(256).default(4),
+        /**
+         * Sender slots for worker processes (`qiao relayer start`): each leases one and pays EVM delivery gas from
+         * that slot's key (derived from the relayer key), so no two processes count one key's nonces. 0: every
+         * process sends from the relayer key. The hub funds the slots on its demo chains; elsewhere the operator does.
+         */
+        senderSlots: z.number().int().min(0).max(64).default(4),
       })
       .strict()
       .default({}),

@@ -69,12 +69,30 @@ export class TxSender {
   private readonly bumpAfterMs: number;
   /** The highest maxFeePerGas (or legacy gasPrice) a bump may offer, in wei; none: no ceiling. */
   private readonly maxFeeCap: bigint | undefined;
+  /** Read the nonce from the chain for every send (see the constructor). */
+  private readonly nonceFromChain: boolean;
 
   constructor(
     privateKey: string,
     readonly provider: JsonRpcProvider,
-    { waitTimeoutMs = 120_000, bumpAfterMs = 6_000, maxFeeCap }: { waitTimeoutMs?: number; bumpAfterMs?: number; maxFeeCap?: bigint } = {},
+    {
+      waitTimeoutMs = 120_000,
+      bumpAfterMs = 6_000,
+      maxFeeCap,
+      nonceFromChain = false,
+    }: {
+      waitTimeoutMs?: number;
+      bumpAfterMs?: number;
+      maxFeeCap?: bigint;
+      /**
+       * For a key that several processes send from one at a time (batch commits move from worker to worker): a
+       * count kept here would be behind after another process's send, and every such send was first refused
+       * (NONCE_EXPIRED) and then sent again, inside the one-at-a-time commit. One read per send instead.
+       */
+      nonceFromChain?: boolean;
+    } = {},
   ) {
+    this.nonceFromChain = nonceFromChain;
     this.waitTimeoutMs = waitTimeoutMs;
     this.bumpAfterMs = bumpAfterMs;
     this.maxFeeCap = maxFeeCap;
@@ -104,6 +122,7 @@ export class TxSender {
       throw new QiaoError('tx_failed', 'transaction failed', { cause });
     };
     const submit = async () => {
+      if (this.nonceFromChain) this.nm.reset();
       for (let attempt = 1; ; attempt++) {
         try {
           return await this.sendOnce(tx);

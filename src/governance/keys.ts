@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Wallet } from 'ethers';
@@ -89,4 +89,29 @@ export async function loadOrCreateKeys(file: string): Promise<{ keys: HubKeys; c
 
 export function addressOf(key: Hex): string {
   return new Wallet(key).address;
+}
+
+/** The secp256k1 group order: a private key is an integer in [1, N). */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/**
+ * The delivery key of relayer sender slot `slot` (1, 2, …): worker processes
+ * each lease a slot and pay destination gas from its key, so no two processes
+ * count nonces of one key. Derived from the relayer key (HMAC-SHA256, as
+ * HKDF's extract step), so every process holding the hub's keys, and the hub
+ * that funds them, computes the same addresses without a new secret to keep.
+ */
+export function relayerSenderKey(relayer: Hex, slot: number): Hex {
+  if (!Number.isInteger(slot) || slot < 1 || slot > 1024) throw new ConfigError('relayer.senderSlots', `sender slot must be an integer from 1 to 1024, got ${slot}`);
+  for (let counter = 0; ; counter++) {
+    const d = createHmac('sha256', Buffer.from(relayer.slice(2), 'hex')).update(`qiao/relayer-sender/${slot}/${counter}`).digest('hex');
+    // Out of range with probability ~2^-128: the next counter gives another candidate.
+    const k = BigInt(`0x${d}`);
+    if (k > 0n && k < SECP256K1_N) return `0x${d}`;
+  }
+}
+
+/** Addresses of sender slots 1..`slots` (what an operator funds on every EVM member chain). */
+export function relayerSenderAddresses(relayer: Hex, slots: number): string[] {
+  return Array.from({ length: slots }, (_, i) => addressOf(relayerSenderKey(relayer, i + 1)));
 }

@@ -69,6 +69,7 @@ export async function startDemoNetwork({
   stateIntervalSeconds = 1,
   gasLimit,
   ports = {},
+  senderAddresses = [],
   logger,
 }: {
   dataDir: string;
@@ -84,6 +85,8 @@ export async function startDemoNetwork({
   stateIntervalSeconds?: number;
   /** anvil `--gas-limit` of each demo chain (config `demo.gasLimit`); anvil's default when unset. */
   gasLimit?: number;
+  /** Relayer sender slot addresses (config `relayer.senderSlots`): funded on every demo chain, also after a restart (the count may have grown). */
+  senderAddresses?: string[];
   /** Settings of ports deployed now (config `attestors.rotationGraceSeconds`, `registry.maxRootAgeSeconds`). */
   ports?: { rotationGraceSeconds?: number; maxRegistryAge?: number };
   logger: Logger;
@@ -111,10 +114,11 @@ export async function startDemoNetwork({
       const chainId = evmChainId(numericId);
       if (prev) {
         chains.push({ ...prev, url: anvil.url, anvil });
+        if (senderAddresses.length) await fundFromDev(anvil.url, numericId, senderAddresses);
         await startIntervalMining(anvil.url, numericId, blockTime);
         continue;
       }
-      await fundFromDev(anvil.url, numericId, [governorWallet.address, relayerWallet.address]);
+      await fundFromDev(anvil.url, numericId, [governorWallet.address, relayerWallet.address, ...senderAddresses]);
       const provider = makeProvider(anvil.url, numericId, { pollingMs: 100 });
       const deployer = new TxSender(keys.governor, provider);
       const port = await deployPort(deployer, artifacts, {

@@ -32,7 +32,7 @@ import { GovernanceClient } from '../governance/client.ts';
 import { CouncilClient, councilGovernance } from '../governance/council.ts';
 import { deployGovernance, ensureGovernance, governedContracts, type GovernanceContracts } from '../governance/deploy.ts';
 import type { GovernPath } from '../governance/govern.ts';
-import { addressOf, loadOrCreateKeys } from '../governance/keys.ts';
+import { addressOf, loadOrCreateKeys, relayerSenderAddresses } from '../governance/keys.ts';
 import { AuditLog } from '../index/audit/store.ts';
 import { openIndex } from '../index/open.ts';
 import { registryArtifacts } from '../registries/artifacts.ts';
@@ -122,7 +122,8 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
     const provider = makeProvider(govUrl, govChainId, { pollingMs: 100 });
     cleanups.push(async () => provider.destroy());
     const governor = new TxSender(keys.governor, provider);
-    const committer = new TxSender(keys.relayer, provider);
+    // Worker processes and the hub commit from this key in turn (one commit at a time across them).
+    const committer = new TxSender(keys.relayer, provider, { nonceFromChain: true });
     const [govArtifacts, regArtifacts] = await Promise.all([governanceArtifacts(), registryArtifacts()]);
     const artifacts = { ...govArtifacts, registries: regArtifacts };
     let saved = state.governance?.contracts;
@@ -193,6 +194,7 @@ export async function startHub(config: Config, { logger, trafficIntervalMs }: { 
         finalityDepth: config.demo.finalityDepth,
         stateIntervalSeconds: config.demo.stateIntervalSeconds,
         ...(config.demo.gasLimit === undefined ? {} : { gasLimit: config.demo.gasLimit }),
+        senderAddresses: relayerSenderAddresses(keys.relayer, config.relayer.senderSlots),
         logger: logger.child({ component: 'demo' }),
       });
       cleanups.push(() => demo!.stop());

@@ -9,6 +9,7 @@ import { portArtifacts, type PortArtifacts } from '../../adapters/evm/artifacts.
 import { deployDemoApps, deployPort } from '../../adapters/evm/deploy.ts';
 import { RedisLeaseStore, type LeaseHolderInfo } from '../../relayer/lease.ts';
 import { DEFAULT_LEASE_TTL_MS, watcherLeaseKey } from '../../relayer/relayer.ts';
+import { senderSlotLeaseKey } from '../../relayer/sender-slot.ts';
 import { evmChainId, type ChainId } from '../../src/domain/caip.ts';
 import type { Hex } from '../../src/domain/hex.ts';
 import { messageId } from '../../src/domain/message.ts';
@@ -17,7 +18,7 @@ import { TxSender } from '../../src/evm/signer.ts';
 import { startAnvil, type AnvilProcess } from '../../src/governance/anvil.ts';
 import { governanceArtifacts } from '../../src/governance/artifacts.ts';
 import { GovernanceClient } from '../../src/governance/client.ts';
-import { addressOf, loadOrCreateKeys, type HubKeys } from '../../src/governance/keys.ts';
+import { addressOf, loadOrCreateKeys, relayerSenderAddresses, type HubKeys } from '../../src/governance/keys.ts';
 import { openIndex } from '../../src/index/open.ts';
 import type { HubState } from '../../src/main/state.ts';
 import { cleanEnv, REPO_ROOT, runCli } from '../helpers/cli.ts';
@@ -168,7 +169,8 @@ describe('relayer worker processes: lease takeover after SIGKILL', () => {
         const provider = makeProvider(anvil.url, anvil.chainId, { pollingMs: 100 });
         const deployer = Wallet.createRandom();
         const user = Wallet.createRandom();
-        for (const a of [deployer.address, user.address, addressOf(keys.relayer)]) await provider.send('anvil_setBalance', [a, ONE_THOUSAND_ETH]);
+        // The relayer key (the hub's deliveries) and the sender slots (config default 4), as an operator funds them.
+        for (const a of [deployer.address, user.address, addressOf(keys.relayer), ...relayerSenderAddresses(keys.relayer, 4)]) await provider.send('anvil_setBalance', [a, ONE_THOUSAND_ETH]);
         const chainId = evmChainId(anvil.chainId);
         const d = new TxSender(deployer.privateKey, provider);
         const port = await deployPort(d, artifacts, { chainId, govChainId, messageLog: state.governance!.contracts.messageLog, attestors: set.members, threshold: set.threshold, setId: set.setId });
@@ -253,8 +255,12 @@ describe('relayer worker processes: lease takeover after SIGKILL', () => {
 
       // ------------------------------- exactly once, from the destination chains
       const deliveredTopic = portIface.getEvent('MessageDelivered')!.topicHash;
+      // Who paid for each delivery, read from the chains: the hub from the relayer key, the worker from its sender slot's.
+      const [slot1] = relayerSenderAddresses(keys.relayer, 1);
+      const senders = new Set<string>();
       for (const c of chains) {
         const logs = await c.provider.getLogs({ address: c.port, topics: [deliveredTopic], fromBlock: 0n, toBlock: 'latest' });
+        for (const h of new Set(logs.map((l) => l.transactionHash))) senders.add((await c.provider.getTransaction(h))!.from);
         const perId = new Map<string, number>();
         for (const l of logs) {
           const p = portIface.parseLog(l)!;
@@ -270,6 +276,9 @@ describe('relayer worker processes: lease takeover after SIGKILL', () => {
         const times = await Promise.all(mine.map(async (s) => Number(await receiver.getFunction('timesReceived')(s.id))));
         expect(times).toEqual(mine.map(() => 1));
       }
+      expect([...senders].filter((a) => a !== addressOf(keys.relayer) && a !== slot1)).toEqual([]);
+      // After the kill only the survivor delivers, so a surviving worker's slot key is on chain.
+      if (survivorPid === worker!.pid) expect(senders.has(slot1!)).toBe(true);
       // Every id in exactly one committed batch on the governance chain.
       const batchTopic = gov.interfaces.messageLog.getEvent('BatchCommitted')!.topicHash;
       const batchLogs = await govProvider.getLogs({ address: state.governance!.contracts.messageLog, topics: [batchTopic], fromBlock: 0n, toBlock: 'latest' });
@@ -293,8 +302,16 @@ describe('relayer worker processes: lease takeover after SIGKILL', () => {
       expect(status.code, status.stderr).toBe(0);
       const s = JSON.parse(status.stdout) as { queues: Record<string, { waiting: number; dead: number }>; leases: { key: string; holder: string; fence: string }[]; deadLetters: number };
       expect(Object.keys(s.queues)).toEqual(expect.arrayContaining(['attest', 'commit', 'deliver', 'verify']));
-      expect(s.leases.map((l) => l.key).sort()).toEqual(chains.map((c) => watcherLeaseKey(c.chainId)).sort());
-      for (const l of s.leases) expect(pidOf(l.holder)).toBe(survivorPid);
+      const watchLeases = s.leases.filter((l) => !l.key.startsWith('sender:'));
+      expect(watchLeases.map((l) => l.key).sort()).toEqual(chains.map((c) => watcherLeaseKey(c.chainId)).sort());
+      for (const l of watchLeases) expect(pidOf(l.holder)).toBe(survivorPid);
+      // The hub sends from the relayer key and takes no slot; a surviving worker holds slot 1, a killed one's lapsed.
+      const slotLeases = await until(async () => {
+        const now = JSON.parse((await runCli(['relayer', 'status', '--json', '--data-dir', dir], { env: cleanEnv({ REDIS_URL }) })).stdout) as typeof s;
+        const held = now.leases.filter((l) => l.key.startsWith('sender:'));
+        return survivorPid === worker!.pid ? (held.length === 1 ? held : null) : held.length === 0 ? held : null;
+      }, { timeoutMs: 20_000, intervalMs: 500, what: 'the sender slot leases settling' });
+      for (const l of slotLeases) expect([l.key, pidOf(l.holder)]).toEqual([senderSlotLeaseKey(1), worker!.pid]);
       expect(s.deadLetters).toBe(0);
     } finally {
       govProvider.destroy();

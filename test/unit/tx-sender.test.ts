@@ -85,6 +85,34 @@ describe('TxSender on anvil', () => {
     expect(r.status).toBe(1);
     await expect.poll(() => provider.getTransactionCount(quick.address, 'latest'), { timeout: 20_000 }).toBe(before + 2);
   });
+  it('with nonceFromChain, processes taking turns on one key are never refused for the nonce (a local count is, after the other sent)', async () => {
+    const key = Wallet.createRandom().privateKey;
+    await sender.send({ to: new Wallet(key).address, value: parseEther('1') });
+    // Each "process" with its own provider, so its broadcasts can be counted.
+    const countBroadcasts = (p: JsonRpcProvider) => {
+      const n = { raw: 0 };
+      const send = p.send.bind(p);
+      p.send = (method: string, params: unknown[] | Record<string, unknown>) => {
+        if (method === 'eth_sendRawTransaction') n.raw++;
+        return send(method, params);
+      };
+      return n;
+    };
+    const turns = async (nonceFromChain: boolean) => {
+      const ps = [0, 1].map(() => makeProvider(anvil.url, 4242n, { pollingMs: 50 }));
+      const counts = ps.map(countBroadcasts);
+      try {
+        const [a, b] = ps.map((p) => new TxSender(key, p, { nonceFromChain })) as [TxSender, TxSender];
+        for (let i = 0; i < 3; i++) for (const s of [a, b]) expect((await s.send({ to: OTHER, value: 1n })).status).toBe(1);
+        return counts[0]!.raw + counts[1]!.raw;
+      } finally {
+        for (const p of ps) p.destroy();
+      }
+    };
+    expect(await turns(true)).toBe(6);
+    // The control: with local counts, the turns after the first of each process are refused first and sent again.
+    expect(await turns(false)).toBeGreaterThan(6);
+  });
   it('sends a stuck transaction again with higher fees and the same nonce; the version mined is the one returned, and the call runs once', async () => {
     const key = Wallet.createRandom().privateKey;
     const bumping = new TxSender(key, provider, { bumpAfterMs: 100 });

@@ -58,6 +58,33 @@ export function registerRelayer(program: Command): void {
     });
 
   relayer
+    .command('senders')
+    .description('the addresses worker processes deliver from (one per sender slot, config relayer.senderSlots): fund them on every EVM member chain')
+    .option('--data-dir <dir>', 'the hub\'s data folder (keys.json)')
+    .option('--config <file>', 'JSON config file')
+    .option('--json', 'print JSON')
+    .action(async (o: { dataDir?: string; config?: string; json?: boolean }) => {
+      const { loadConfig } = await import('../../config.ts');
+      const config = await loadConfig({ file: o.config, overrides: { dataDir: o.dataDir } });
+      const { readFile } = await import('node:fs/promises');
+      const { addressOf, relayerSenderAddresses } = await import('../../governance/keys.ts');
+      const file = join(resolve(config.dataDir), 'keys.json');
+      let relayerKey: unknown;
+      try {
+        relayerKey = (JSON.parse(await readFile(file, 'utf8')) as { relayer?: unknown }).relayer;
+      } catch (cause) {
+        throw new ConfigError('dataDir', `cannot read the hub's keys from ${file}`, { cause });
+      }
+      if (typeof relayerKey !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(relayerKey)) throw new ConfigError('keys.relayer', `missing or malformed in ${file}`);
+      const rows = [
+        { slot: 0, address: addressOf(relayerKey as `0x${string}`), use: 'the hub, and workers without a slot (also commits batches on the governance chain)' },
+        ...relayerSenderAddresses(relayerKey as `0x${string}`, config.relayer.senderSlots).map((address, i) => ({ slot: i + 1, address, use: 'a worker process holding this slot' })),
+      ];
+      if (o.json) return printJson(rows);
+      printTable(rows, ['slot', 'address', 'use']);
+    });
+
+  relayer
     .command('status')
     .description('queue counts per stage, watcher lease holders per chain, dead letters')
     .option('--data-dir <dir>', 'the hub\'s data folder')
@@ -74,7 +101,7 @@ export function registerRelayer(program: Command): void {
         if (o.json) return printJson(s);
         console.log(`queues under ${s.prefix}:`);
         printTable(Object.entries(s.queues).map(([stage, c]) => ({ stage, ...c })), ['stage', 'waiting', 'delayed', 'active', 'dead']);
-        console.log('\nwatcher leases:');
+        console.log('\nleases (chain watchers, sender slots):');
         printTable(s.leases.map((l) => ({ lease: l.key, holder: l.holder, fence: l.fence, 'expires in': `${l.ttlMs} ms` })), ['lease', 'holder', 'fence', 'expires in']);
         console.log(`\ndead letters: ${s.deadLetters}${s.deadLetters ? ' (qiao dlq list)' : ''}`);
       } finally {
