@@ -11,6 +11,7 @@ import { closeLightClients, lightClientsFor, type ChainLightClients } from './li
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { keepLease, LeaseLostError, type HeldLease } from './lease.ts';
+import { chainToHandOver, presenceLeaseKey } from './watch-balance.ts';
 import type { ConnectedChain, RelayerQueues, RelayerSettings, StageContext } from './context.ts';
 import type { AckJob, AttestJob, CommitJob, DeliverJob, TimeoutJob, VerifyJob } from './jobs.ts';
 import type { QueueBackend, WorkerHandle } from './queue/types.ts';
@@ -60,6 +61,9 @@ export interface LeaseSettings {
 
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 
+/** TTL of a process's presence lease (at most its watcher lease TTL). */
+const PRESENCE_TTL_MS = 3000;
+
 /** A process's lease holder name when none is given: host, pid and a random tag (a reused pid is another holder). */
 export const defaultLeaseHolder = () => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
@@ -107,6 +111,17 @@ export class Relayer {
   private readonly roots: Watcher[] = [];
   /** This process's name as a lease holder. */
   readonly holder: string;
+  /** Held while this process runs (shared leases only), so the others count it when they balance watchers. */
+  private presence: HeldLease | null = null;
+  /** Chains whose watcher lease this process gives up at the watcher's next step. */
+  private readonly handOver = new Set<string>();
+  /** Chains handed over, and until when this process leaves them to the others. */
+  private readonly handedOver = new Map<string, number>();
+  /** Chains handed over that another process was seen watching. */
+  private readonly takenOver = new Set<string>();
+  /** Chains handed over once that nobody took: never handed over again by this process. */
+  private readonly keep = new Set<string>();
+  private lastBalance = 0;
 
   private constructor(private readonly deps: RelayerDeps) {
     this.holder = deps.leases?.holder ?? defaultLeaseHolder();
@@ -163,6 +178,16 @@ export class Relayer {
       r.queues.timeout!.process((job) => timeoutJob(r.ctx, job), { concurrency: c }),
     );
     await r.recover();
+    // Several processes share the leases: announce this one, and give chains to processes that watch fewer.
+    if (deps.queues.leases.kind === 'redis') {
+      const store = deps.queues.leases;
+      // Shorter than the watcher leases: a killed process stops counting before its chains are taken over, or
+      // the taker would see it as a live process watching nothing and hand a chain straight back to nobody.
+      const ttlMs = Math.min(PRESENCE_TTL_MS, deps.leases?.ttlMs ?? DEFAULT_LEASE_TTL_MS);
+      const grant = await store.acquire(presenceLeaseKey(r.holder), r.holder, ttlMs);
+      if (grant) r.presence = keepLease(store, grant, { ttlMs, logger: deps.logger });
+      r.roots.push(r.loop('watcher balance', () => r.balance()));
+    }
     // Separate loops: a failing hand-over never holds up snapshots, nor the reverse.
     r.roots.push(
       r.loop('attestor-set hand-over', () => r.rotation.step()),
@@ -263,6 +288,27 @@ export class Relayer {
     this.deps.logger.info({ chain: chainId }, 'chain disconnected');
   }
 
+  /**
+   * Every third of a lease TTL: if this process watches at least two chains
+   * more than the live process that watches the fewest, it hands its newest
+   * over (see chainToHandOver), so watchers spread as processes join.
+   */
+  private async balance(): Promise<void> {
+    const everyMs = Math.floor((this.deps.leases?.ttlMs ?? DEFAULT_LEASE_TTL_MS) / 3);
+    if (Date.now() - this.lastBalance < everyMs) return;
+    this.lastBalance = Date.now();
+    const mine = this.heldLeases()
+      .map((l) => l.chainId)
+      .filter((c) => !this.keep.has(c));
+    if (mine.length < 2 && this.handedOver.size === 0) return;
+    const holders = await this.deps.queues.leases.holders();
+    for (const c of this.handedOver.keys()) {
+      if (holders.some((h) => h.key === watcherLeaseKey(c) && h.holder !== this.holder)) this.takenOver.add(c);
+    }
+    const chainId = chainToHandOver(this.holder, holders, mine);
+    if (chainId) this.handOver.add(chainId);
+  }
+
   /** The chains whose watcher lease this process holds now, with the fence. */
   heldLeases(): { chainId: string; fence: bigint }[] {
     return [...this.leases].filter(([, l]) => l.held).map(([chainId, l]) => ({ chainId, fence: l.grant.fence }));
@@ -289,14 +335,31 @@ export class Relayer {
     const inner = this.loop(
       'watch',
       async () => {
+        if (this.handOver.delete(chainId) && this.leases.get(chainId)?.held) {
+          // Between two observe steps: the next holder starts from the checkpoint this process fenced last.
+          await drop();
+          this.handedOver.set(chainId, Date.now() + ttlMs);
+          logger.info({ holder: this.holder }, 'watcher handed over: another process watches fewer chains');
+          return false;
+        }
         let lease = this.leases.get(chainId);
         if (lease && !lease.held) {
           this.leases.delete(chainId);
           lease = undefined;
         }
         if (!lease) {
+          const until = this.handedOver.get(chainId);
+          if (until !== undefined && Date.now() < until) return false;
           const grant = await store.acquire(watcherLeaseKey(chainId), this.holder, ttlMs);
           if (!grant) return false;
+          if (until !== undefined) {
+            this.handedOver.delete(chainId);
+            // Nobody was seen holding it meanwhile (the others cannot connect it, say): this process keeps it from now on.
+            if (!this.takenOver.delete(chainId)) {
+              this.keep.add(chainId);
+              logger.warn('a watcher handed over was not taken within a lease TTL: this process keeps watching the chain');
+            }
+          }
           lease = keepLease(store, grant, { ttlMs, ...(renewEveryMs ? { renewEveryMs } : {}), logger });
           this.leases.set(chainId, lease);
           logger.info({ fence: String(grant.fence), holder: this.holder }, 'watcher lease taken');
@@ -365,6 +428,7 @@ export class Relayer {
     await Promise.all(this.roots.map((w) => w.stop()));
     await Promise.all([...this.connecting.values()]);
     await Promise.all([...this.watchers.values()].map((w) => w.stop()));
+    await this.presence?.release();
     await Promise.all(this.workers.map((w) => w.close()));
     for (const c of this.chains.values()) {
       await c.adapter.close();

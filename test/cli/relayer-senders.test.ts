@@ -1,30 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../helpers/cli.ts';
 import { addressOf, loadOrCreateKeys, relayerSenderAddresses, type HubKeys } from '../../src/governance/keys.ts';
 
 describe('qiao relayer senders', () => {
   let dir: string;
   let keys: HubKeys;
 
-  async function qiao(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));
-    const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += `${a.join(' ')}\n`));
-    process.exitCode = undefined;
-    try {
-      await main(['node', 'qiao', 'relayer', 'senders', ...args]);
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-    }
-    const code = Number(process.exitCode ?? 0);
-    process.exitCode = undefined;
-    return { code, out, err };
-  }
+  const qiao = async (...args: string[]) => {
+    const r = await runCliInProcess(['relayer', 'senders', ...args]);
+    return { code: r.code, out: r.stdout, err: r.stderr };
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'qiao-senders-'));

@@ -10,6 +10,7 @@ import type { Hex } from '../../src/domain/hex.ts';
 import { makeProvider } from '../../src/evm/provider.ts';
 import { openIndex } from '../../src/index/open.ts';
 import type { HubState } from '../../src/main/state.ts';
+import { addressOf, loadOrCreateKeys, relayerSenderAddresses } from '../../src/governance/keys.ts';
 import { cleanEnv } from '../helpers/cli.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
 import { deployBulkSender, onChainDeliveries, receivedCount, seededRandom, sendBulk, spawnRelayerWorker, timesReceived, type DemoEnd, type WorkerProc } from '../helpers/relay-chaos.ts';
@@ -171,8 +172,12 @@ describe('relayer worker processes under seeded SIGKILLs', () => {
     await Promise.all(confirmations);
 
     // ------------------------------------------- exactly once, from the chains
+    const { keys } = await loadOrCreateKeys(join(t.dataDir, 'keys.json'));
+    const slotAddresses = relayerSenderAddresses(keys.relayer, 4);
+    const senders = new Set<string>();
     for (const [dst, ids, base] of [[b, toB, before[1]!], [a, toA, before[0]!]] as [DemoEnd, Hex[], number][]) {
       const chain = await onChainDeliveries(artifacts, dst);
+      for (const x of chain.senders) senders.add(x);
       expect(chain.failed).toEqual([]);
       expect(chain.received - base).toBe(ids.length);
       const dupes = [...chain.perId].filter(([, n]) => n !== 1);
@@ -182,6 +187,11 @@ describe('relayer worker processes under seeded SIGKILLs', () => {
       const times = await timesReceived(artifacts, dst, ids);
       expect([...times.values()].filter((n) => n !== 1)).toEqual([]);
     }
+
+    // The hub delivers from the relayer key, the workers from their sender slots' keys (funded by the hub on its
+    // demo chains), never from anything else; of 2,000 messages the workers take some.
+    expect([...senders].filter((x) => x !== addressOf(keys.relayer) && !slotAddresses.includes(x))).toEqual([]);
+    expect([...senders].some((x) => slotAddresses.includes(x))).toBe(true);
 
     // ------------------------------------------------------- the index agrees
     const index = await openIndex({ databaseUrl: t.databaseUrl! });

@@ -95,6 +95,7 @@ describe('relayer worker processes: lease takeover after SIGKILL', () => {
   let keys: HubKeys;
   let prefix = '';
   let redis: Redis;
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'qiao-workers-'));
@@ -118,13 +119,11 @@ describe('relayer worker processes: lease takeover after SIGKILL', () => {
     } finally {
       funder.destroy();
     }
-    const env = cleanEnv({ DATABASE_URL: db.url, REDIS_URL });
+    env = cleanEnv({ DATABASE_URL: db.url, REDIS_URL });
     hub = spawnHub({ dataDir: dir, args: ['--governance-rpc', govAnvil.url], env });
     await hub.waitReady();
     state = JSON.parse(await readFile(join(dir, 'hub.json'), 'utf8')) as HubState;
     prefix = `qiao-${state.governance!.chainId}`;
-    worker = spawnWorker(dir, env);
-    await worker.ready;
   }, 120_000);
 
   afterAll(async () => {
@@ -191,8 +190,17 @@ describe('relayer worker processes: lease takeover after SIGKILL', () => {
         const hs = await Promise.all(chains.map(holderOf));
         return hs.every((h) => h) ? (hs as LeaseHolderInfo[]) : null;
       }, { timeoutMs: 30_000, what: 'a watcher lease on every member chain' });
-      const pids = new Set([hub!.pid, worker!.pid]);
-      for (const h of firstHolders) expect(pids.has(pidOf(h.holder)), h.holder).toBe(true);
+      // The hub alone: it watches both chains.
+      for (const h of firstHolders) expect(pidOf(h.holder)).toBe(hub!.pid);
+      // A worker process joins; the hub hands one chain over (watcher balance): one chain per process.
+      worker = spawnWorker(dir, env);
+      await worker.ready;
+      const pids = new Set([hub!.pid, worker.pid]);
+      const spread = await until(async () => {
+        const hs = await Promise.all(chains.map(holderOf));
+        return hs.every((h) => h) && new Set(hs.map((h) => pidOf(h!.holder))).size === 2 ? (hs as LeaseHolderInfo[]) : null;
+      }, { timeoutMs: 30_000, intervalMs: 200, what: 'one watcher lease per process' });
+      for (const h of spread) expect(pids.has(pidOf(h.holder)), h.holder).toBe(true);
 
       // ------------------------------------------------------ traffic in waves
       const [a, b] = chains as [MemberChain, MemberChain];
@@ -302,8 +310,8 @@ describe('relayer worker processes: lease takeover after SIGKILL', () => {
       expect(status.code, status.stderr).toBe(0);
       const s = JSON.parse(status.stdout) as { queues: Record<string, { waiting: number; dead: number }>; leases: { key: string; holder: string; fence: string }[]; deadLetters: number };
       expect(Object.keys(s.queues)).toEqual(expect.arrayContaining(['attest', 'commit', 'deliver', 'verify']));
-      const watchLeases = s.leases.filter((l) => !l.key.startsWith('sender:'));
-      expect(watchLeases.map((l) => l.key).sort()).toEqual(chains.map((c) => watcherLeaseKey(c.chainId)).sort());
+      const watchLeases = s.leases.filter((l) => l.key.startsWith('watch:'));
+      expect(watchLeases.map((l) => l.key).sort(), JSON.stringify(s.leases)).toEqual(chains.map((c) => watcherLeaseKey(c.chainId)).sort());
       for (const l of watchLeases) expect(pidOf(l.holder)).toBe(survivorPid);
       // The hub sends from the relayer key and takes no slot; a surviving worker holds slot 1, a killed one's lapsed.
       const slotLeases = await until(async () => {

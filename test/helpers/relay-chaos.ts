@@ -118,7 +118,7 @@ export async function sendBulk(
  * What the destination chain says: MessageDelivered per id on the port (all of
  * them must be successes) and the receiver's counters.
  */
-export async function onChainDeliveries(artifacts: PortArtifacts, to: DemoEnd): Promise<{ perId: Map<string, number>; failed: string[]; received: number }> {
+export async function onChainDeliveries(artifacts: PortArtifacts, to: DemoEnd): Promise<{ perId: Map<string, number>; failed: string[]; received: number; senders: Set<string> }> {
   const iface = new Interface(artifacts.QiaoPort.abi as never);
   const topic = iface.getEvent('MessageDelivered')!.topicHash;
   const logs = await to.provider.getLogs({ address: to.port, topics: [topic], fromBlock: 0n, toBlock: 'latest' });
@@ -130,8 +130,11 @@ export async function onChainDeliveries(artifacts: PortArtifacts, to: DemoEnd): 
     if (p.args[1] !== true) failed.push(id);
     perId.set(id, (perId.get(id) ?? 0) + 1);
   }
+  // Who paid for the deliveries (the transactions' signers, as the chain recovered them).
+  const senders = new Set<string>();
+  for (const h of new Set(logs.map((l) => l.transactionHash))) senders.add((await to.provider.getTransaction(h))!.from);
   const receiver = new Contract(to.receiver, artifacts.DemoReceiver.abi as never, to.provider);
-  return { perId, failed, received: Number(await receiver.getFunction('received')()) };
+  return { perId, failed, received: Number(await receiver.getFunction('received')()), senders };
 }
 
 /** DemoReceiver.timesReceived for every id, read in concurrent chunks (eth_call each). */

@@ -101,7 +101,7 @@ export function registerRelayer(program: Command): void {
         if (o.json) return printJson(s);
         console.log(`queues under ${s.prefix}:`);
         printTable(Object.entries(s.queues).map(([stage, c]) => ({ stage, ...c })), ['stage', 'waiting', 'delayed', 'active', 'dead']);
-        console.log('\nleases (chain watchers, sender slots):');
+        console.log('\nleases (chain watchers, sender slots, live processes):');
         printTable(s.leases.map((l) => ({ lease: l.key, holder: l.holder, fence: l.fence, 'expires in': `${l.ttlMs} ms` })), ['lease', 'holder', 'fence', 'expires in']);
         console.log(`\ndead letters: ${s.deadLetters}${s.deadLetters ? ' (qiao dlq list)' : ''}`);
       } finally {
