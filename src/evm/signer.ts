@@ -164,8 +164,9 @@ export class TxSender {
   private async sendOnce(tx: TransactionRequest): Promise<Sent> {
     const noncePromise = this.nm.getNonce('pending');
     this.nm.increment();
-    const pop = await this.wallet.populateTransaction(tx);
-    pop.nonce = await noncePromise;
+    // Given the nonce, ethers' populate does not read it again (one eth_getTransactionCount per send less; the
+    // local count answers without a request once it has read the chain).
+    const pop = await this.wallet.populateTransaction({ ...tx, nonce: await noncePromise });
     const fields = fastSignable(pop as Parameters<typeof fastSignable>[0]);
     if (!fields) return { response: await this.wallet.sendTransaction(pop), fields: null, atBlock: -1 };
     return { ...(await this.broadcast(fields)), fields };

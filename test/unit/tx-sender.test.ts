@@ -85,6 +85,28 @@ describe('TxSender on anvil', () => {
     expect(r.status).toBe(1);
     await expect.poll(() => provider.getTransactionCount(quick.address, 'latest'), { timeout: 20_000 }).toBe(before + 2);
   });
+  it('reads the nonce from the chain once, then counts it itself (nonceFromChain: once per send)', async () => {
+    const key = Wallet.createRandom().privateKey;
+    await sender.send({ to: new Wallet(key).address, value: parseEther('1') });
+    const reads = async (nonceFromChain: boolean) => {
+      const p = makeProvider(anvil.url, 4242n, { pollingMs: 50 });
+      let n = 0;
+      const send = p.send.bind(p);
+      p.send = (method: string, params: unknown[] | Record<string, unknown>) => {
+        if (method === 'eth_getTransactionCount') n++;
+        return send(method, params);
+      };
+      try {
+        const s = new TxSender(key, p, { nonceFromChain });
+        for (let i = 0; i < 3; i++) expect((await s.send({ to: OTHER, value: 1n })).status).toBe(1);
+        return n;
+      } finally {
+        p.destroy();
+      }
+    };
+    expect(await reads(false)).toBe(1);
+    expect(await reads(true)).toBe(3);
+  });
   it('with nonceFromChain, processes taking turns on one key are never refused for the nonce (a local count is, after the other sent)', async () => {
     const key = Wallet.createRandom().privateKey;
     await sender.send({ to: new Wallet(key).address, value: parseEther('1') });
