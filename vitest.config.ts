@@ -8,8 +8,8 @@ export default defineConfig({
     hookTimeout: 180_000,
     // 2-core machine: end-to-end files start several anvil nodes each, and spend most of their time
     // waiting on block times and polls; three files at once kept the suite at ~560 s against ~780 s
-    // with two (measured 2026-12-07, 1164 tests). With three the CPU was still ~60% busy on average;
-    // four took the suite from 478 s to 415 s (1319 tests, CPU ~85% busy, no failures). isolate:false
+    // with two (measured 2026-12-07, 1164 tests). With three the CPU was 81% busy on average (10 s samples);
+    // four took the suite from 478 s to 415 s (1319 tests, CPU 89% busy, no failures). isolate:false
     // saved more (381 s) but files then shared module state and two failed, so files stay isolated.
     maxWorkers: 4,
     minWorkers: 1,
