@@ -9,6 +9,17 @@ import { ANVIL_DEV_KEY, startAnvil, type AnvilProcess } from '../../src/governan
 const REVERTER_INIT = '0x6005600c60003960056000f360006000fd';
 const OTHER = '0x' + '42'.repeat(20);
 
+/** Counts the JSON-RPC requests of one method that `p` sends from now on. */
+function countCalls(p: JsonRpcProvider, method: string): { calls: number } {
+  const n = { calls: 0 };
+  const send = p.send.bind(p);
+  p.send = (m: string, params: unknown[] | Record<string, unknown>) => {
+    if (m === method) n.calls++;
+    return send(m, params);
+  };
+  return n;
+}
+
 describe('TxSender on anvil', () => {
   let anvil: AnvilProcess;
   let provider: JsonRpcProvider;
@@ -90,16 +101,11 @@ describe('TxSender on anvil', () => {
     await sender.send({ to: new Wallet(key).address, value: parseEther('1') });
     const reads = async (nonceFromChain: boolean) => {
       const p = makeProvider(anvil.url, 4242n, { pollingMs: 50 });
-      let n = 0;
-      const send = p.send.bind(p);
-      p.send = (method: string, params: unknown[] | Record<string, unknown>) => {
-        if (method === 'eth_getTransactionCount') n++;
-        return send(method, params);
-      };
+      const n = countCalls(p, 'eth_getTransactionCount');
       try {
         const s = new TxSender(key, p, { nonceFromChain });
         for (let i = 0; i < 3; i++) expect((await s.send({ to: OTHER, value: 1n })).status).toBe(1);
-        return n;
+        return n.calls;
       } finally {
         p.destroy();
       }
@@ -110,23 +116,14 @@ describe('TxSender on anvil', () => {
   it('with nonceFromChain, processes taking turns on one key are never refused for the nonce (a local count is, after the other sent)', async () => {
     const key = Wallet.createRandom().privateKey;
     await sender.send({ to: new Wallet(key).address, value: parseEther('1') });
-    // Each "process" with its own provider, so its broadcasts can be counted.
-    const countBroadcasts = (p: JsonRpcProvider) => {
-      const n = { raw: 0 };
-      const send = p.send.bind(p);
-      p.send = (method: string, params: unknown[] | Record<string, unknown>) => {
-        if (method === 'eth_sendRawTransaction') n.raw++;
-        return send(method, params);
-      };
-      return n;
-    };
     const turns = async (nonceFromChain: boolean) => {
+      // Each "process" with its own provider, so its broadcasts can be counted.
       const ps = [0, 1].map(() => makeProvider(anvil.url, 4242n, { pollingMs: 50 }));
-      const counts = ps.map(countBroadcasts);
+      const counts = ps.map((p) => countCalls(p, 'eth_sendRawTransaction'));
       try {
         const [a, b] = ps.map((p) => new TxSender(key, p, { nonceFromChain })) as [TxSender, TxSender];
         for (let i = 0; i < 3; i++) for (const s of [a, b]) expect((await s.send({ to: OTHER, value: 1n })).status).toBe(1);
-        return counts[0]!.raw + counts[1]!.raw;
+        return counts[0]!.calls + counts[1]!.calls;
       } finally {
         for (const p of ps) p.destroy();
       }
