@@ -14,6 +14,8 @@ import { ContractRevertError, QiaoError, RpcError } from '../errors.ts';
 import { fastSignable, signRawTx, type RawTxFields } from './raw-tx.ts';
 
 const NONCE_RETRIES = 4;
+/** Gas limit = estimate + estimate / this (20% more) when the caller gives none. */
+const GAS_MARGIN_DIVISOR = 5n;
 
 /** A transaction handed to the node: the fields it was signed from, when we signed it ourselves (null: ethers did). */
 interface Sent {
@@ -166,7 +168,15 @@ export class TxSender {
     this.nm.increment();
     // Given the nonce, ethers' populate does not read it again (one eth_getTransactionCount per send less; the
     // local count answers without a request once it has read the chain).
-    const pop = await this.wallet.populateTransaction({ ...tx, nonce: await noncePromise });
+    const req: TransactionRequest = { ...tx, nonce: await noncePromise };
+    if (req.gasLimit == null) {
+      // An estimate is exact for the block it simulates: a call that stores block.timestamp cost 23,306 gas when the
+      // second had not changed (the store was a no-op) and ran out of gas when mined a second later (seen as a flaky
+      // governance write). A fifth more, as wallets and relayers commonly add; unused gas is not paid.
+      const estimate = await this.wallet.estimateGas(req);
+      req.gasLimit = estimate + estimate / GAS_MARGIN_DIVISOR;
+    }
+    const pop = await this.wallet.populateTransaction(req);
     const fields = fastSignable(pop as Parameters<typeof fastSignable>[0]);
     if (!fields) return { response: await this.wallet.sendTransaction(pop), fields: null, atBlock: -1 };
     return { ...(await this.broadcast(fields)), fields };

@@ -96,6 +96,31 @@ describe('TxSender on anvil', () => {
     expect(r.status).toBe(1);
     await expect.poll(() => provider.getTransactionCount(quick.address, 'latest'), { timeout: 20_000 }).toBe(before + 2);
   });
+  it('gives an estimated transaction room above the estimate: a call whose gas depends on block.timestamp still fits when mined a second later', async () => {
+    // Runtime `TIMESTAMP PUSH1 0 SSTORE STOP`: storing the same timestamp again is a cheap no-op, a new one is not.
+    const writer = (await sender.send({ data: '0x6005600c60003960056000f34260005500' })).contractAddress!;
+    await sender.send({ to: writer, gasLimit: 100_000n });
+    const latest = (await provider.getBlock('latest'))!;
+    // Estimated in this second; mined 100 s later (the node moves its clock just before the broadcast).
+    const p = makeProvider(anvil.url, 4242n, { pollingMs: 50 });
+    const send = p.send.bind(p);
+    let estimate = 0n;
+    p.send = async (m: string, params: unknown[] | Record<string, unknown>) => {
+      if (m === 'eth_sendRawTransaction') await send('evm_setNextBlockTimestamp', [latest.timestamp + 100]);
+      const out: unknown = await send(m, params);
+      if (m === 'eth_estimateGas') estimate = BigInt(out as string);
+      return out;
+    };
+    try {
+      const r = await new TxSender(ANVIL_DEV_KEY, p).send({ to: writer });
+      expect(r.status).toBe(1);
+      // Read from the chain: the store of the new timestamp cost more than the estimate allowed for.
+      expect(BigInt((await provider.getBlock(r.blockNumber))!.timestamp)).toBe(BigInt(latest.timestamp + 100));
+      expect(r.gasUsed > estimate).toBe(true);
+    } finally {
+      p.destroy();
+    }
+  });
   it('reads the nonce from the chain once, then counts it itself (nonceFromChain: once per send)', async () => {
     const key = Wallet.createRandom().privateKey;
     await sender.send({ to: new Wallet(key).address, value: parseEther('1') });
