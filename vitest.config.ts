@@ -10,7 +10,9 @@ export default defineConfig({
     // waiting on block times and polls; three files at once kept the suite at ~560 s against ~780 s
     // with two (measured 2026-12-07, 1164 tests). With three the CPU was 81% busy on average (10 s samples);
     // four took the suite from 478 s to 415 s (1319 tests, CPU 89% busy, no failures). isolate:false
-    // saved more (381 s) but files then shared module state and two failed, so files stay isolated.
+    // saved more (381 s), but without minWorkers = maxWorkers tinypool ended the run with an unhandled
+    // "Terminating worker thread", and with it a run of a few files left two forks orphaned, spinning at
+    // 3.5 GB each, so files stay isolated.
     maxWorkers: 4,
     minWorkers: 1,
     globalSetup: ['test/helpers/global-setup.ts'],

@@ -129,6 +129,8 @@ describe('CometBFT test server', () => {
     }
     expect(power * 3n > 2n * all.reduce((n, v) => n + v.votingPower, 0n)).toBe(true);
     // app hash of header H+1 is the state after H: consecutive headers chain by last_block_id
+    // (block 4 may not be made yet: the wait above was for 3, seen once as "height 4 must be less than or equal to 3")
+    await until(async () => srv.height() >= 4, { timeoutMs: 10_000 });
     const b4 = await comet.block(4);
     expect(Buffer.from(b4.block.header.lastBlockId!.hash).equals(Buffer.from(b3.blockId.hash))).toBe(true);
     expect(srv.validatorsJson()).toHaveLength(4);
