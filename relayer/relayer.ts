@@ -115,10 +115,8 @@ export class Relayer {
   private presence: HeldLease | null = null;
   /** Chains whose watcher lease this process gives up at the watcher's next step. */
   private readonly handOver = new Set<string>();
-  /** Chains handed over, and until when this process leaves them to the others. */
+  /** Chains handed over and not yet seen watched by another process, and until when this process leaves them alone. */
   private readonly handedOver = new Map<string, number>();
-  /** Chains handed over that another process was seen watching. */
-  private readonly takenOver = new Set<string>();
   /** Chains handed over once that nobody took: never handed over again by this process. */
   private readonly keep = new Set<string>();
   private lastBalance = 0;
@@ -302,8 +300,9 @@ export class Relayer {
       .filter((c) => !this.keep.has(c));
     if (mine.length < 2 && this.handedOver.size === 0) return;
     const holders = await this.deps.queues.leases.holders();
+    // Taken: nothing more to wait for (and no reason to keep reading the holders for it).
     for (const c of this.handedOver.keys()) {
-      if (holders.some((h) => h.key === watcherLeaseKey(c) && h.holder !== this.holder)) this.takenOver.add(c);
+      if (holders.some((h) => h.key === watcherLeaseKey(c) && h.holder !== this.holder)) this.handedOver.delete(c);
     }
     const chainId = chainToHandOver(this.holder, holders, mine);
     if (chainId) this.handOver.add(chainId);
@@ -353,12 +352,10 @@ export class Relayer {
           const grant = await store.acquire(watcherLeaseKey(chainId), this.holder, ttlMs);
           if (!grant) return false;
           if (until !== undefined) {
-            this.handedOver.delete(chainId);
             // Nobody was seen holding it meanwhile (the others cannot connect it, say): this process keeps it from now on.
-            if (!this.takenOver.delete(chainId)) {
-              this.keep.add(chainId);
-              logger.warn('a watcher handed over was not taken within a lease TTL: this process keeps watching the chain');
-            }
+            this.handedOver.delete(chainId);
+            this.keep.add(chainId);
+            logger.warn('a watcher handed over was not taken within a lease TTL: this process keeps watching the chain');
           }
           lease = keepLease(store, grant, { ttlMs, ...(renewEveryMs ? { renewEveryMs } : {}), logger });
           this.leases.set(chainId, lease);
