@@ -19,7 +19,7 @@ import { attestJob, queueDeliveries } from './stages/attest.ts';
 import { commitJob, requestCommit } from './stages/commit.ts';
 import { deliverJob } from './stages/deliver.ts';
 import { ackJob } from './stages/ack.ts';
-import { scanTimeouts, timeoutJob } from './stages/timeout.ts';
+import { scanTimeouts, TIMEOUT_SCAN_MS, timeoutJob } from './stages/timeout.ts';
 import { observeOnce } from './stages/observe.ts';
 import { verifyJob } from './stages/verify.ts';
 import { AttestorSetClient } from '../src/governance/attestor-set.ts';
@@ -190,7 +190,8 @@ export class Relayer {
     r.roots.push(
       r.loop('attestor-set hand-over', () => r.rotation.step()),
       r.loop('registry snapshot', async () => r.snapshots?.step()),
-      r.loop('timeouts', () => scanTimeouts(r.ctx)),
+      // Timeouts are counted in blocks and seconds: a scan a second is soon enough, and each one reads the index.
+      r.loop('timeouts', () => scanTimeouts(r.ctx), deps.logger, Math.max(deps.settings.pollIntervalMs, TIMEOUT_SCAN_MS)),
     );
     return r;
   }
@@ -384,7 +385,7 @@ export class Relayer {
    * Runs `step` every poll interval (at once again when it reports more work),
    * backing off exponentially while it fails.
    */
-  private loop(what: string, step: () => Promise<boolean | void>, logger: Logger = this.deps.logger): Watcher {
+  private loop(what: string, step: () => Promise<boolean | void>, logger: Logger = this.deps.logger, everyMs = this.deps.settings.pollIntervalMs): Watcher {
     let running = true;
     let wake: (() => void) | null = null;
     let failures = 0;
@@ -400,7 +401,7 @@ export class Relayer {
         }
         if (!running) break;
         if (behind) continue;
-        const wait = failures ? Math.min(30_000, this.deps.settings.pollIntervalMs * 2 ** Math.min(failures, 6)) : this.deps.settings.pollIntervalMs;
+        const wait = failures ? Math.min(30_000, everyMs * 2 ** Math.min(failures, 6)) : everyMs;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, wait);
           wake = () => {

@@ -1,4 +1,5 @@
 import { FetchRequest, JsonRpcProvider, Network, makeError, type JsonRpcPayload, type JsonRpcResult } from 'ethers';
+import { getUrlJoined } from './get-url.ts';
 
 const utf8Out = new TextEncoder();
 const utf8In = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -18,8 +19,10 @@ export class FastJsonRpcProvider extends JsonRpcProvider {
     const response = await request.send();
     response.assertOk();
     let resp: unknown;
+    // One read: ethers' `body` getter copies the body every time it is read.
+    const body = response.body;
     try {
-      resp = JSON.parse(response.body === null ? '' : utf8In.decode(response.body));
+      resp = JSON.parse(body === null ? '' : utf8In.decode(body));
     } catch {
       // The error ethers' FetchResponse.bodyJson gives for a body that is not UTF-8 JSON.
       throw makeError('response body is not valid JSON', 'UNSUPPORTED_OPERATION', { operation: 'bodyJson', info: { response } });
@@ -39,6 +42,7 @@ export function makeProvider(
 ): JsonRpcProvider {
   const req = new FetchRequest(url);
   req.timeout = timeoutMs;
+  req.getUrlFunc = getUrlJoined;
   // batchMax > 1: calls made in the same few milliseconds travel as one JSON-RPC batch (many reads, one round trip).
   const batching = batchMax > 1 ? { batchMaxCount: batchMax, batchStallTime: 2 } : { batchMaxCount: 1 };
   const p = new FastJsonRpcProvider(req, Network.from(chainId), { staticNetwork: true, ...batching, pollingInterval: pollingMs, cacheTimeout: -1 });

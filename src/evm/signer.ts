@@ -176,7 +176,10 @@ export class TxSender {
       const estimate = await this.wallet.estimateGas(req);
       req.gasLimit = estimate + estimate / GAS_MARGIN_DIVISOR;
     }
-    const pop = await this.wallet.populateTransaction(req);
+    // Populated without the calldata, which populate only copies (hex to bytes and back: ~1.3 s of CPU in a 40 s
+    // worker profile at saturation, for deliveries of ~100 KB); with nonce and gas limit given it reads no other field.
+    const { data, ...rest } = req;
+    const pop = { ...(await this.wallet.populateTransaction(rest)), ...(data == null ? {} : { data }) };
     const fields = fastSignable(pop as Parameters<typeof fastSignable>[0]);
     if (!fields) return { response: await this.wallet.sendTransaction(pop), fields: null, atBlock: -1 };
     return { ...(await this.broadcast(fields)), fields };

@@ -457,12 +457,14 @@ export class KyselyIndex implements MessageIndex {
     };
   }
 
-  async messagesByStatus(st: MessageStatus, limit: number, opts: { dstChain?: string; unbatched?: boolean } = {}): Promise<MessageRow[]> {
+  async messagesByStatus(st: MessageStatus, limit: number, opts: { dstChain?: string; unbatched?: boolean; withTimeout?: boolean } = {}): Promise<MessageRow[]> {
     const s = status(st, 'status');
     const n = integer(limit, 'limit', 1, MAX_PIPELINE_BATCH);
     let q = this.#db.selectFrom('messages').selectAll().where('status', '=', s);
     if (opts.dstChain != null) q = q.where('dst_chain', '=', text(opts.dstChain, 'dstChain'));
     if (opts.unbatched === true) q = q.where('batch_no', 'is', null);
+    // Decimal strings in the stored message JSON; '0' is "no timeout" (DESIGN.md's message format).
+    if (opts.withTimeout === true) q = q.where(sql<boolean>`(message->>'timeoutHeight' <> '0' or message->>'timeoutUnixSeconds' <> '0')`);
     const rows = await q.orderBy('seq', 'asc').limit(n).execute();
     return rows.map(toMessageRow);
   }

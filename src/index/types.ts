@@ -275,8 +275,8 @@ export interface MessageIndex {
   timeline(id: Hex | string): Promise<TransitionRow[]>;
   /** Newest first; throws ValidationError('cursor' | 'limit' | 'status' | ...) on bad input. */
   listMessages(filter: MessageFilter): Promise<Page<MessageRow>>;
-  /** Oldest first, for the pipeline (e.g. verified and not yet in a batch). */
-  messagesByStatus(status: MessageStatus, limit: number, opts?: { dstChain?: string; unbatched?: boolean }): Promise<MessageRow[]>;
+  /** Oldest first, for the pipeline (e.g. verified and not yet in a batch; `withTimeout`: only messages that have a timeout). */
+  messagesByStatus(status: MessageStatus, limit: number, opts?: { dstChain?: string; unbatched?: boolean; withTimeout?: boolean }): Promise<MessageRow[]>;
   countByStatus(): Promise<Record<string, number>>;
   /**
    * Retention: deletes messages finished for good (delivered, acknowledged,

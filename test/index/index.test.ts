@@ -421,6 +421,21 @@ describe.each(backends)('MessageIndex on $name', ({ name, open, cleanup }) => {
       expect(await validationField(idx.messagesByStatus('nope' as MessageStatus, 1))).toBe('status');
     });
 
+    it('messagesByStatus withTimeout: only messages with a height or time timeout, found behind any number without', async () => {
+      const src = freshChain();
+      const dst = freshChain();
+      const none = records(src, dst, 5);
+      const byHeight = record(message(src, dst, 6n, { timeoutHeight: 2n ** 64n - 1n }), 106n, 5);
+      const byTime = record(message(src, dst, 7n, { timeoutUnixSeconds: 1_900_000_000n }), 107n, 6);
+      await idx.recordSent(src, [...none, byHeight, byTime]);
+      await idx.transition([...none, byHeight, byTime].map((r) => r.id), 'verified');
+      const got = await idx.messagesByStatus('verified', 2, { dstChain: dst, withTimeout: true });
+      expect(got.map((m) => m.id)).toEqual([byHeight.id, byTime.id]);
+      expect(got[0]!.message.timeoutHeight).toBe((2n ** 64n - 1n).toString());
+      expect((await idx.messagesByStatus('verified', 2, { dstChain: dst })).map((m) => m.id)).toEqual([none[0]!.id, none[1]!.id]);
+      expect(await idx.messagesByStatus('sent', 10, { dstChain: dst, withTimeout: true })).toEqual([]);
+    });
+
     it('countByStatus counts every status', async () => {
       const before = await idx.countByStatus();
       expect(Object.keys(before).sort()).toEqual(

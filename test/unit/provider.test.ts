@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { FetchRequest, JsonRpcProvider, Network } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProvider } from '../../src/evm/provider.ts';
@@ -34,6 +35,22 @@ describe('makeProvider transport', () => {
   beforeAll(async () => {
     srv = await rpcServer({
       echo_big: (b, res) => json(res, result((b as { id: number }).id, big)),
+      // Written in 1,001-byte pieces, flushed one by one: the answer arrives in many chunks, and some split a character.
+      echo_trickle: (b, res) => {
+        const bytes = Buffer.from(JSON.stringify(result((b as { id: number }).id, big)));
+        res.setHeader('content-type', 'application/json');
+        let at = 0;
+        const next = () => {
+          if (at >= bytes.length) return res.end();
+          res.write(bytes.subarray(at, (at += 1001)), next);
+        };
+        next();
+      },
+      echo_gzip: (b, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.setHeader('content-encoding', 'gzip');
+        res.end(gzipSync(JSON.stringify(result((b as { id: number }).id, big))));
+      },
       batch: (b, res) => json(res, (b as { id: number; params: unknown[] }[]).map((x) => result(x.id, x.params[0]))),
       fail_500: (_b, res) => { res.statusCode = 500; res.end('internal error'); },
       not_json: (_b, res) => res.end('<html>'),
@@ -61,6 +78,8 @@ describe('makeProvider transport', () => {
     const p = makeProvider(srv.url, 1n);
     expect(await p.send('echo_big', [])).toBe(big);
     expect(await p.send('echo', ['ü€😀'])).toBe('ü€😀');
+    expect(await p.send('echo_trickle', [])).toBe(big);
+    expect(await p.send('echo_gzip', [])).toBe(big);
     p.destroy();
   });
 

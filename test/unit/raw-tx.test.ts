@@ -69,6 +69,12 @@ describe('signRawTx', () => {
     const base: RawTxFields = { type: 2, chainId: 1n, nonce: 0, gasLimit: 21000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n, to: null, value: 0n, data: '0x' };
     expect(() => signRawTx({ ...base, chainId: 0n }, pk)).toThrow(/replay/);
     expect(() => signRawTx({ ...base, data: '0x1' }, pk)).toThrow(/hex/);
+    // Not hex anywhere in a long payload (the decoder stops there), no prefix, or a prefix only half there.
+    for (const data of [`0x${'ab'.repeat(5000)}zz${'cd'.repeat(10)}`, `0x${'ab'.repeat(100)}g0`, 'abcd', '0X', `0x ${'a'.repeat(3)}`]) {
+      expect(() => signRawTx({ ...base, data }, pk)).toThrow(/hex/);
+    }
+    expect(signRawTx({ ...base, data: '0x' }, pk).raw).toMatch(/^0x02/);
+    expect(signRawTx({ ...base, data: '0xABcd' }, pk).raw).toMatch(/^0x02/);
     expect(() => signRawTx({ ...base, to: '0x1234' }, pk)).toThrow(/20-byte/);
     expect(() => signRawTx({ ...base, maxFeePerGas: undefined }, pk)).toThrow(/required/);
     expect(() => signRawTx({ ...base, maxPriorityFeePerGas: 2n }, pk)).toThrow(/exceed/);
