@@ -65,6 +65,8 @@ const OUTCOMES = { 1: 'delivered', 2: 'failed', 3: 'cancelled' } as const;
 
 /** Per-item gas the port spends besides the receiver's own gasLimit (decode, proof, receipt, event). */
 const ITEM_OVERHEAD = 90_000n;
+/** EIP-7825: the most gas one transaction may ask for (2^24). */
+export const MAX_TX_GAS = 16_777_216n;
 const BATCH_OVERHEAD = 150_000n;
 /** A message with a timeout is answered: the port sends an ack message after the receiver returns. */
 const ACK_ITEM_OVERHEAD = 110_000n;
@@ -212,12 +214,18 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
   const receiptsSelector = iface.getFunction('receipts')!.selector;
 
   let gasCap: { value: bigint; at: number } | null = null;
-  /** What one delivery transaction may use: most of the latest block's gas limit (read at most once a minute). */
+  /**
+   * What one delivery transaction may ask for: most of the latest block's gas limit (read at most once a minute),
+   * and never more than EIP-7825's per-transaction cap, which Ethereum enforces since Fusaka. Smaller transactions
+   * also share blocks: with 90% of a 100M block per delivery, a block that already held a few sends had no room for
+   * one, and deliveries got into about every other block (seen on the demo chains at saturation).
+   */
   async function blockGasCap(): Promise<bigint> {
     if (gasCap && Date.now() - gasCap.at < 60_000) return gasCap.value;
     const b = await rpc(primaryUrl, 'eth_getBlockByNumber(latest)', () => primary.getBlock('latest'));
     const limit = b?.gasLimit ?? 30_000_000n;
-    gasCap = { value: (limit * 9n) / 10n, at: Date.now() };
+    const part = (limit * 9n) / 10n;
+    gasCap = { value: part < MAX_TX_GAS ? part : MAX_TX_GAS, at: Date.now() };
     return gasCap.value;
   }
 

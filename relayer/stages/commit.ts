@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Hex } from '../../src/domain/hex.ts';
 import { MessageTree } from '../../src/domain/merkle.ts';
 import { UnrecoverableError } from '../../src/errors.ts';
-import type { BatchRow } from '../../src/index/types.ts';
+import type { BatchRow, MessageRow } from '../../src/index/types.ts';
 import type { StageContext } from '../context.ts';
 import { CommitJob, parseJob } from '../jobs.ts';
 import type { Job } from '../queue/types.ts';
@@ -69,6 +69,16 @@ async function reconcile(ctx: StageContext, pending: BatchRow[]): Promise<void> 
 }
 
 /**
+ * Batches one commit job may commit one after the other. Each batch after the
+ * first skips the recovery reads, and the index writes that close a batch
+ * (`finish`) run while the next batch is read, written ahead and sent: at
+ * saturation, commits one at a time were the relayer's narrowest step, with
+ * `finish` the longest part of each (0.3-1 s of 0.6-2.5 s for 1,024 messages).
+ * Bounded so that one job does not hold the commit queue for long.
+ */
+export const BATCHES_PER_COMMIT_JOB = 4;
+
+/**
  * Runs one at a time across every relayer process (the commit queue's global concurrency is 1), so the batch
  * number read here is still the next one when the transaction lands. Should two runs overlap anyway (a job
  * whose lock expired under a live but stalled process is handed to another), the index's unique batch
@@ -94,12 +104,40 @@ export async function commitJob(ctx: StageContext, job: Job<unknown>): Promise<v
   for (const b of await ctx.index.batchesWithStatus('committed', 10_000)) {
     if (BigInt(b.batchNo) < next) await ctx.queues.attest.add('attest', { batchNo: b.batchNo }, { jobId: `attest:${b.batchNo}`, attempts: ctx.settings.attempts });
   }
-  const verified = await ctx.index.messagesByStatus('verified', ctx.settings.batchSize, { unbatched: true });
-  if (verified.length === 0) return;
-  const ids = verified.map((m) => m.id);
-  const tree = MessageTree.of(ids);
-  const batchNo = await ctx.gov.nextBatchNo();
-  await ctx.index.createBatch(batchNo, tree.root, ids);
-  await submit(ctx, { batchNo, root: tree.root, ids });
-  if (verified.length === ctx.settings.batchSize) await requestCommit(ctx, 'backlog');
+  // The batch whose finish() is running: its messages are still `verified` with no batch number until it is done.
+  type Closing = { ids: ReadonlySet<Hex>; done: Promise<void> };
+  let closing = null as Closing | null;
+  const closed = async () => {
+    const c = closing;
+    closing = null;
+    await c?.done;
+  };
+  let full = false;
+  try {
+    for (let n = 0; n < BATCHES_PER_COMMIT_JOB; n++) {
+      const skip: ReadonlySet<Hex> | undefined = closing?.ids;
+      const read: MessageRow[] = await ctx.index.messagesByStatus('verified', ctx.settings.batchSize + (skip?.size ?? 0), { unbatched: true });
+      const verified: MessageRow[] = (skip ? read.filter((m) => !skip.has(m.id)) : read).slice(0, ctx.settings.batchSize);
+      full = verified.length === ctx.settings.batchSize;
+      if (verified.length === 0) break;
+      const ids = verified.map((m) => m.id);
+      const tree = MessageTree.of(ids);
+      const batch = { batchNo: await ctx.gov.nextBatchNo(), root: tree.root, ids };
+      await ctx.index.createBatch(batch.batchNo, batch.root, ids);
+      const receipt = await ctx.gov.commitBatch(ctx.committer, batch.batchNo, batch.root, ids);
+      // Batches close in order, one at a time.
+      await closed();
+      const done = finish(ctx, batch, receipt.hash.toLowerCase() as Hex, BigInt(receipt.blockNumber));
+      // Awaited below; a failure meanwhile must not count as unhandled.
+      done.catch(() => undefined);
+      closing = { ids: new Set(ids), done };
+      if (!full) break;
+    }
+  } catch (err) {
+    // The batch being closed is closed first when it can be; if it cannot, the retry's recovery closes it.
+    await closed().catch(() => undefined);
+    throw err;
+  }
+  await closed();
+  if (full) await requestCommit(ctx, 'backlog');
 }

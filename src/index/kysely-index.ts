@@ -28,7 +28,7 @@ import {
   type SentRow,
 } from './inputs.ts';
 import { applyLaneNonces } from './lanes.ts';
-import { toLaneHoldRow, toMisbehaviourRow, toRegistryEventRow, toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toTransitionEvent, toTransitionRow } from './rows.ts';
+import { toLaneHoldRow, toMisbehaviourRow, toRegistryEventRow, toAttestationRow, toBatchRow, toChainRow, toMessageRow, toNonceGap, toOutcomeEvent, toTransitionEvent, toTransitionRow } from './rows.ts';
 import type { IndexDatabase } from './schema.ts';
 import type {
   AttestationRow,
@@ -45,6 +45,7 @@ import type {
   Page,
   SentRecord,
   TransitionEvent,
+  OutcomeEvent,
   TransitionEvidence,
   TransitionRow,
   RegistryEvent,
@@ -62,6 +63,7 @@ const MAX_PAGE = 500;
 const MAX_PIPELINE_BATCH = 10_000;
 const MAX_REASON = 4096;
 const MAX_STREAM_BATCH = 1000;
+const OUTCOME_STATUSES: readonly OutcomeEvent['status'][] = ['delivered', 'failed', 'quarantined', 'timed_out'];
 const MAX_BUCKETS = 1440;
 const LATENCY_WINDOW = 1000;
 
@@ -738,6 +740,23 @@ export class KyselyIndex implements MessageIndex {
       .limit(n)
       .execute();
     return rows.map(toTransitionEvent);
+  }
+
+  async outcomesAfter(afterSeq: string, upToSeq: string, limit: number): Promise<OutcomeEvent[]> {
+    const after = seq(afterSeq, 'afterSeq');
+    const upTo = seq(upToSeq, 'upToSeq');
+    const n = integer(limit, 'limit', 1, MAX_STREAM_BATCH);
+    const rows = await this.#db
+      .selectFrom('transitions as t')
+      .innerJoin('messages as m', 'm.id', 't.message_id')
+      .select(['t.seq', 't.status', 't.at', 't.reason', 'm.src_chain', 'm.dst_chain', 'm.created_at'])
+      .where('t.seq', '>', after)
+      .where('t.seq', '<=', upTo)
+      .where('t.status', 'in', [...OUTCOME_STATUSES])
+      .orderBy('t.seq')
+      .limit(n)
+      .execute();
+    return rows.map(toOutcomeEvent);
   }
 
   async lastTransitionSeq(): Promise<string> {

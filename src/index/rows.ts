@@ -5,7 +5,7 @@ import type { Hex } from '../domain/hex.ts';
 import type { MessageJson } from '../domain/message.ts';
 import type { MessageStatus } from '../domain/status.ts';
 import type { AttestationsTable, BatchesTable, ChainsTable, LaneHoldsTable, MessagesTable, MisbehaviourEvidenceTable, NonceGapsTable, RegistryEventsTable, TransitionsTable } from './schema.ts';
-import type { AttestationRow, BatchRow, BatchStatus, ChainRow, LaneHoldRow, MessageRow, MisbehaviourRow, NonceGap, RegistryEventRow, TransitionEvent, TransitionRow } from './types.ts';
+import type { AttestationRow, BatchRow, BatchStatus, ChainRow, LaneHoldRow, MessageRow, MisbehaviourRow, NonceGap, OutcomeEvent, RegistryEventRow, TransitionEvent, TransitionRow } from './types.ts';
 
 /*
  * Table rows to the interface's rows. Both drivers return int8/numeric as strings
@@ -105,6 +105,20 @@ export function toNonceGap(r: Selectable<NonceGapsTable>): NonceGap {
     expected: str(r.expected),
     seen: str(r.seen),
     detectedAt: date(r.detected_at),
+  };
+}
+
+export function toOutcomeEvent(
+  r: Pick<Selectable<TransitionsTable>, 'seq' | 'status' | 'at' | 'reason'> & Pick<Selectable<MessagesTable>, 'src_chain' | 'dst_chain' | 'created_at'>,
+): OutcomeEvent {
+  return {
+    seq: str(r.seq),
+    status: r.status as OutcomeEvent['status'],
+    at: date(r.at),
+    reason: r.reason,
+    srcChain: r.src_chain,
+    dstChain: r.dst_chain,
+    createdAt: date(r.created_at),
   };
 }
 

@@ -148,6 +148,17 @@ export interface TransitionEvent {
   nonce: string;
 }
 
+/** A transition that ends or breaks a message's way (what the metrics count), with its lane and when the message was recorded. */
+export interface OutcomeEvent {
+  seq: string;
+  status: 'delivered' | 'failed' | 'quarantined' | 'timed_out';
+  at: Date;
+  reason: string | null;
+  srcChain: string;
+  dstChain: string;
+  createdAt: Date;
+}
+
 export interface LatencyStats {
   p50: number;
   p95: number;
@@ -315,6 +326,11 @@ export interface MessageIndex {
 
   /** Transitions with seq > `afterSeq` (decimal string, "0" for all), oldest first, at most `limit` (1..1000). */
   transitionsAfter(afterSeq: string, limit: number): Promise<TransitionEvent[]>;
+  /**
+   * Delivered, failed, quarantined and timed-out transitions with seq in (afterSeq, upToSeq], oldest first: one
+   * transition in five or so, joined with its message only where it is one of these.
+   */
+  outcomesAfter(afterSeq: string, upToSeq: string, limit: number): Promise<OutcomeEvent[]>;
   /** The highest transition seq, "0" when there is none. */
   lastTransitionSeq(): Promise<string>;
   /** Every lane that has messages or nonce bookkeeping, ordered by srcChain, dstChain. */

@@ -478,6 +478,7 @@ function unusedIndex(): MessageIndex {
     recordLaneNonces: unused,
     nonceGaps: unused,
     transitionsAfter: unused,
+    outcomesAfter: unused,
     lastTransitionSeq: unused,
     laneSummaries: unused,
     laneLatency: unused,

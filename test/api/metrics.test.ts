@@ -67,8 +67,10 @@ describe('Prometheus metrics', () => {
     await index.transition([recs[0]!.id], 'delivered', { at: new Date(created.get(recs[0]!.id)! + 1500) });
     await index.transition([recs[1]!.id], 'delivered', { at: new Date(created.get(recs[1]!.id)! + 40_000) });
     await index.transition([recs[2]!.id], 'quarantined', { reason: 'proof_invalid: every endpoint' });
-    // Three sends and three transitions.
-    expect(await metrics.poll()).toBe(6);
+    // Two deliveries and a quarantine (the sends are not outcomes).
+    expect(await metrics.poll()).toBe(3);
+    // Nothing new: nothing read, and nothing counted twice.
+    expect(await metrics.poll()).toBe(0);
 
     const app = buildApi({ index, health: async () => HEALTH, plugins: [metrics.plugin()] });
     await app.ready();

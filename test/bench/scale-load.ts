@@ -62,6 +62,8 @@ export interface LoadOptions {
   stageTimes?: () => Promise<StageTimes>;
   /** Called every few seconds with what the chains say so far. */
   onProgress?: (p: { sent: number; delivered: number; elapsedMs: number; sending: boolean }) => void;
+  /** Called once the receivers have counted every message, before the chains are read for the report. */
+  onDelivered?: () => void;
 }
 
 /**
@@ -236,6 +238,7 @@ export class ScaleLoad {
       await sleep(200);
     }
     const totalMs = performance.now() - state.t0;
+    o.onDelivered?.();
     if (delivered !== sent.length) throw new Error(`${o.label}: the receivers counted ${delivered} deliveries, ${sent.length} were sent`);
     await report(true);
     return { messages: sent.length, totalMs, sendingMs, ...(await this.fromChains(sent, startBlocks, o, clocks)) };

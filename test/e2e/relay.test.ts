@@ -16,15 +16,17 @@ const N = 100;
  * (port events and the receivers' own counters) and from the index.
  */
 describe.each([
-  { queue: 'memory', index: 'pglite' },
-  { queue: 'bullmq', index: 'postgres' },
-] as const)('relay end to end ($queue queue, $index index)', ({ queue, index }) => {
+  { queue: 'memory', index: 'pglite', batchSize: undefined },
+  { queue: 'bullmq', index: 'postgres', batchSize: undefined },
+  // Batches of 8: a commit job commits several one after the other, each closed while the next is sent.
+  { queue: 'bullmq', index: 'postgres', batchSize: 8 },
+] as const)('relay end to end ($queue queue, $index index, batches of $batchSize)', ({ queue, index, batchSize }) => {
   let t: TestHub;
   let artifacts: PortArtifacts;
   let chains: { chainId: string; url: string; port: string; receiver: string; provider: JsonRpcProvider; user: TxSender }[];
 
   beforeAll(async () => {
-    t = await startTestHub({ queue, index });
+    t = await startTestHub({ queue, index, ...(batchSize ? { config: { relayer: { batchSize } } } : {}) });
     artifacts = await portArtifacts();
     chains = [];
     for (const c of t.hub.demo!.chains) {
@@ -94,6 +96,26 @@ describe.each([
       expect(Number(await r.getFunction('received')())).toBe(mine.length);
       for (const s of mine.slice(0, 10)) expect(Number(await r.getFunction('timesReceived')(s.id))).toBe(1);
     }
+
+    // Every batch on the governance chain, one number after the other, is the batch the index holds: same root,
+    // same ids in the same order, and every message in exactly one of them.
+    const gov = t.hub.relayer.ctx.gov;
+    const batched = new Map<string, bigint>();
+    const last = (await gov.nextBatchNo()) - 1n;
+    for (let no = 1n; no <= last; no++) {
+      const onChain = (await gov.batch(no))!;
+      const logged = (await gov.batchIds(no, onChain.blockNumber))!;
+      const row = (await t.hub.index.getBatch(no))!;
+      expect(row.root).toBe(onChain.root);
+      expect(logged.ids.map((x) => x.toLowerCase())).toEqual(row.ids);
+      if (batchSize) expect(row.ids.length).toBeLessThanOrEqual(batchSize);
+      for (const id of row.ids) {
+        expect(batched.has(id)).toBe(false);
+        batched.set(id, no);
+      }
+    }
+    for (const s of sent) expect(batched.has(s.id)).toBe(true);
+    if (batchSize) expect(last).toBeGreaterThanOrEqual(BigInt(Math.ceil(N / batchSize)));
 
     // The index agrees, with full timelines and the proofs behind them.
     await until(async () => (await t.hub.index.countByStatus()).delivered === N, { timeoutMs: 30_000, what: 'index shows all delivered' });

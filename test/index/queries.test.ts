@@ -155,6 +155,31 @@ describe.each(backends)('index queries on $name', ({ open, cleanup }) => {
       expect(await idx.transitionsAfter(all.at(-1)!.seq, 10)).toEqual([]);
     });
 
+    it('outcomesAfter: only deliveries and failures, with lane and creation time, within (after, upTo]', async () => {
+      const a = freshChain();
+      const b = freshChain();
+      const start = await idx.lastTransitionSeq();
+      const [r1, r2, r3] = [1n, 2n, 3n].map((n) => sent(a, b, n));
+      await idx.recordSent(a, [r1!, r2!, r3!]);
+      await idx.transition([r1!.id, r2!.id, r3!.id], 'verified');
+      const created = (await idx.getMessage(r1!.id))!.createdAt;
+      await idx.transition([r1!.id], 'delivered', { at: new Date(created.getTime() + 2500) });
+      await idx.transition([r2!.id], 'quarantined', { reason: 'proof_invalid: forged' });
+      const upTo = await idx.lastTransitionSeq();
+      await idx.transition([r3!.id], 'failed', { reason: 'receiver_revert: later' });
+      const mine = (await idx.outcomesAfter(start, upTo, 1000)).filter((e) => e.srcChain === a);
+      expect(mine.map((e) => [e.status, e.dstChain, e.reason])).toEqual([
+        ['delivered', b, null],
+        ['quarantined', b, 'proof_invalid: forged'],
+      ]);
+      expect(mine[0]!.at.getTime() - mine[0]!.createdAt.getTime()).toBe(2500);
+      const later = (await idx.outcomesAfter(upTo, await idx.lastTransitionSeq(), 1000)).filter((e) => e.srcChain === a);
+      expect(later.map((e) => e.status)).toEqual(['failed']);
+      expect((await idx.outcomesAfter(start, upTo, 1)).length).toBe(1);
+      expect(await field(idx.outcomesAfter('0', 'x', 10))).toBe('upToSeq');
+      expect(await field(idx.outcomesAfter('0', '1', 1001))).toBe('limit');
+    });
+
     it('rejects a bad seq or limit', async () => {
       expect(await field(idx.transitionsAfter('-1', 10))).toBe('afterSeq');
       expect(await field(idx.transitionsAfter('01', 10))).toBe('afterSeq');
