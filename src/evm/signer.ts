@@ -4,6 +4,7 @@ import {
   Wallet,
   getBytes,
   isError,
+  type FeeData,
   type Interface,
   type JsonRpcProvider,
   type TransactionReceipt,
@@ -14,6 +15,8 @@ import { ContractRevertError, QiaoError, RpcError } from '../errors.ts';
 import { fastSignable, signRawTx, type RawTxFields } from './raw-tx.ts';
 
 const NONCE_RETRIES = 4;
+/** How long fee data read for one transaction serves the next ones (see `feeData`). */
+const FEE_DATA_TTL_MS = 1000;
 /** Gas limit = estimate + estimate / this (20% more) when the caller gives none. */
 const GAS_MARGIN_DIVISOR = 5n;
 
@@ -64,6 +67,8 @@ export class TxSender {
   private readonly nm: NonceManager;
   private readonly key: Uint8Array;
   private queue: Promise<unknown> = Promise.resolve();
+  private fees: { at: number; value: Promise<FeeData> } | null = null;
+  private readonly feeDataTtlMs: number;
 
   /** How long `send` waits for a receipt; a transaction not mined by then is treated as dropped (see `send`). */
   private readonly waitTimeoutMs: number;
@@ -82,6 +87,7 @@ export class TxSender {
       bumpAfterMs = 6_000,
       maxFeeCap,
       nonceFromChain = false,
+      feeDataTtlMs = FEE_DATA_TTL_MS,
     }: {
       waitTimeoutMs?: number;
       bumpAfterMs?: number;
@@ -92,8 +98,11 @@ export class TxSender {
        * (NONCE_EXPIRED) and then sent again, inside the one-at-a-time commit. One read per send instead.
        */
       nonceFromChain?: boolean;
+      /** How long fee data serves later sends (see `feeData`). */
+      feeDataTtlMs?: number;
     } = {},
   ) {
+    this.feeDataTtlMs = feeDataTtlMs;
     this.nonceFromChain = nonceFromChain;
     this.waitTimeoutMs = waitTimeoutMs;
     this.bumpAfterMs = bumpAfterMs;
@@ -169,6 +178,16 @@ export class TxSender {
     // Given the nonce, ethers' populate does not read it again (one eth_getTransactionCount per send less; the
     // local count answers without a request once it has read the chain).
     const req: TransactionRequest = { ...tx, nonce: await noncePromise };
+    if (req.type == null && req.gasPrice == null && req.maxFeePerGas == null && req.maxPriorityFeePerGas == null) {
+      const fees = await this.feeData();
+      if (fees.maxFeePerGas != null && fees.maxPriorityFeePerGas != null) {
+        req.maxFeePerGas = fees.maxFeePerGas;
+        req.maxPriorityFeePerGas = fees.maxPriorityFeePerGas;
+      } else if (fees.gasPrice != null) {
+        req.type = 0;
+        req.gasPrice = fees.gasPrice;
+      }
+    }
     if (req.gasLimit == null) {
       // An estimate is exact for the block it simulates: a call that stores block.timestamp cost 23,306 gas when the
       // second had not changed (the store was a no-op) and ran out of gas when mined a second later (seen as a flaky
@@ -183,6 +202,26 @@ export class TxSender {
     const fields = fastSignable(pop as Parameters<typeof fastSignable>[0]);
     if (!fields) return { response: await this.wallet.sendTransaction(pop), fields: null, atBlock: -1 };
     return { ...(await this.broadcast(fields)), fields };
+  }
+
+  /**
+   * The network's fees, read at most once per `feeDataTtlMs` (default 1 s): ethers' populate read them for every transaction
+   * (eth_gasPrice, the latest block and eth_maxPriorityFeePerGas), inside the one-at-a-time part of sending. At
+   * saturation a worker's deliveries waited ~1.4 s (p50) in that queue. The fee cap is twice the base fee plus the
+   * tip, room for six full blocks of base fee rises; a transaction left behind anyway is bumped (`mined`).
+   */
+  private feeData(): Promise<FeeData> {
+    const now = Date.now();
+    if (!this.fees || now - this.fees.at >= this.feeDataTtlMs) {
+      const value = this.provider.getFeeData();
+      const entry = { at: now, value };
+      // A failed read is not kept: the next send asks again.
+      value.catch(() => {
+        if (this.fees === entry) this.fees = null;
+      });
+      this.fees = entry;
+    }
+    return this.fees.value;
   }
 
   /**

@@ -121,6 +121,28 @@ describe('TxSender on anvil', () => {
       p.destroy();
     }
   });
+  it('reads the fee data once for the sends within its time to live, and again after it', async () => {
+    const key = Wallet.createRandom().privateKey;
+    await sender.send({ to: new Wallet(key).address, value: parseEther('1') });
+    const p = makeProvider(anvil.url, 4242n, { pollingMs: 50 });
+    const n = countCalls(p, 'eth_gasPrice');
+    try {
+      const s = new TxSender(key, p, { feeDataTtlMs: 600_000 });
+      const receipts = await Promise.all([0, 1, 2, 3, 4].map(() => s.send({ to: OTHER, value: 1n })));
+      expect(receipts.map((r) => r.status)).toEqual([1, 1, 1, 1, 1]);
+      // Each an EIP-1559 transaction with the fees read once.
+      const txs = await Promise.all(receipts.map((r) => p.getTransaction(r.hash)));
+      expect(new Set(txs.map((t) => `${t!.type}:${t!.maxFeePerGas}:${t!.maxPriorityFeePerGas}`)).size).toBe(1);
+      expect(txs[0]!.type).toBe(2);
+      expect(n.calls).toBe(1);
+      // Expired at once: read for every send.
+      const fresh = new TxSender(key, p, { feeDataTtlMs: 0 });
+      for (let i = 0; i < 2; i++) expect((await fresh.send({ to: OTHER, value: 1n })).status).toBe(1);
+      expect(n.calls).toBe(3);
+    } finally {
+      p.destroy();
+    }
+  });
   it('reads the nonce from the chain once, then counts it itself (nonceFromChain: once per send)', async () => {
     const key = Wallet.createRandom().privateKey;
     await sender.send({ to: new Wallet(key).address, value: parseEther('1') });
