@@ -41,7 +41,7 @@ export async function scanTimeouts(ctx: StageContext): Promise<void> {
   const due = new Map<string, MessageRow[]>();
   for (const status of ['attested', 'failed'] as const) {
     // Only messages with a timeout, filtered by the index: at saturation thousands of attested messages without
-    // one came back on every scan (full rows, ten times a second), and any timed-out message behind the first
+    // one came back on every scan (full rows, every poll interval), and any timed-out message behind the first
     // thousand of them was never seen.
     for (const r of await ctx.index.messagesByStatus(status, SCAN_LIMIT, { withTimeout: true })) {
       const rows = due.get(r.dstChain) ?? [];
