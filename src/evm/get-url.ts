@@ -30,7 +30,11 @@ export async function getUrlJoined(req: FetchRequest, signal?: FetchCancelSignal
       abort.abort();
       reject(makeError('request cancelled', 'CANCELLED'));
     });
-    request.on('timeout', () => reject(makeError('request timeout', 'TIMEOUT')));
+    request.on('timeout', () => {
+      reject(makeError('request timeout', 'TIMEOUT'));
+      // ethers leaves the request open; its socket is freed here rather than when the server answers, if ever.
+      request.destroy();
+    });
     request.on('error', reject);
     request.once('response', (resp) => {
       const statusCode = resp.statusCode ?? 0;
