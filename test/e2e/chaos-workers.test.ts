@@ -117,6 +117,7 @@ describe('relayer worker processes under seeded SIGKILLs', () => {
       console.error(`[chaos-workers] STUCK (${what}) at ${await delivered()} of ${N} delivered, ${sentSoFar * 2} sent; index ${JSON.stringify(await t.hub.index.countByStatus())}; queues ${JSON.stringify(queueCounts)}; dead ${JSON.stringify(dead.flat())}`);
       for (const k of kills) console.error(`[chaos-workers] kill ${JSON.stringify(k)}`);
       for (const w of slots) console.error(`[chaos-workers] worker ${w.pid} output tail:\n${w.output().slice(-3000)}`);
+      console.error(`[chaos-workers] hub log tail:\n${t.logTail().slice(-6000)}`);
     };
     for (const [w, phase] of PLAN.entries()) {
       sendWave(w);

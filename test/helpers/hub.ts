@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { parseConfig, type ConfigInput } from '../../src/config.ts';
-import { createLogger, silentLogger } from '../../src/logging.ts';
+import { createLogger, REDACT_PATHS, type Logger } from '../../src/logging.ts';
 import { startHub, type RunningHub } from '../../src/main/hub.ts';
 import { clearRedisPrefix, createTestDatabase, REDIS_URL } from './services.ts';
 
@@ -11,7 +12,28 @@ export interface TestHub {
   dataDir: string;
   /** The test's own PostgreSQL database, when the index runs there. */
   databaseUrl?: string;
+  /** The hub's last log lines (kept in memory; with QIAO_TEST_LOG they go to hub.log in the data folder instead). */
+  logTail(): string;
   stop(): Promise<void>;
+}
+
+/** Log lines kept in memory for a test that gets stuck to print. */
+const LOG_LINES = 400;
+/** Below vitest's hook timeout (180 s): a hub this slow to start prints what it did before the hook gives up. */
+const SLOW_START_MS = 150_000;
+
+function ringLogger(): { logger: Logger; tail(): string } {
+  const lines: string[] = [];
+  const logger = pino(
+    { name: 'qiao', level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    {
+      write(line: string) {
+        lines.push(line);
+        if (lines.length > LOG_LINES) lines.shift();
+      },
+    },
+  );
+  return { logger, tail: () => lines.join('') };
 }
 
 /**
@@ -32,7 +54,9 @@ export async function startTestHub({
 } = {}): Promise<TestHub> {
   const dataDir = await mkdtemp(join(tmpdir(), 'qiao-e2e-'));
   const db = index === 'postgres' ? await createTestDatabase() : null;
-  const logger = process.env.QIAO_TEST_LOG ? createLogger({ level: 'debug', file: join(dataDir, 'hub.log') }) : silentLogger();
+  const ring = process.env.QIAO_TEST_LOG ? null : ringLogger();
+  const logger = ring?.logger ?? createLogger({ level: 'debug', file: join(dataDir, 'hub.log') });
+  const logTail = () => ring?.tail() ?? `(written to ${join(dataDir, 'hub.log')})`;
   const cfg = parseConfig({
     dataDir,
     api: { port: 0 },
@@ -44,16 +68,20 @@ export async function startTestHub({
     ...config,
   });
   let hub: RunningHub;
+  const slow = setTimeout(() => console.error(`[test hub] not started after ${SLOW_START_MS / 1000} s; its log so far:\n${logTail()}`), SLOW_START_MS);
   try {
     hub = await startHub(cfg, { logger, trafficIntervalMs: 0 });
   } catch (err) {
     await db?.drop();
     throw err;
+  } finally {
+    clearTimeout(slow);
   }
   return {
     hub,
     dataDir,
     ...(db ? { databaseUrl: db.url } : {}),
+    logTail,
     async stop() {
       await hub.stop();
       if (queue === 'bullmq') await clearRedisPrefix(`qiao-${hub.governance.chainId}`);
