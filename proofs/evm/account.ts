@@ -2,7 +2,8 @@ import { decode as rlpDecode } from '@ethereumjs/rlp';
 import type { Hex } from '../../src/domain/hex.ts';
 import { fail, ok, type VerifyResult } from '../result.ts';
 import { bytesToBigint, keccak256, parseBytes, toHex } from './bytes.ts';
-import { verifyMptProof } from './mpt.ts';
+import { verifyMptNodes } from './mpt.ts';
+import { ProofNodeCache, type ProofNode } from './nodes.ts';
 
 /** EIP-1186 account and storage proofs (the state and storage tries are secure tries: paths are keccak256 of the key). */
 export interface EvmAccount {
@@ -20,15 +21,15 @@ export interface EvmAccount {
 export const MAX_PROOF_NODES = 80;
 export const MAX_PROOF_NODE_BYTES = 1024;
 
-function parseProofNodes(proof: unknown, field: string): { nodes: Uint8Array[] } | { error: string } {
+function parseProofNodes(proof: unknown, field: string, cache: ProofNodeCache): { nodes: ProofNode[] } | { error: string } {
   if (!Array.isArray(proof)) return { error: `${field} must be an array of 0x-hex nodes` };
   if (proof.length > MAX_PROOF_NODES) return { error: `${field} has ${proof.length} nodes (at most ${MAX_PROOF_NODES})` };
-  const nodes: Uint8Array[] = [];
+  const nodes: ProofNode[] = [];
   for (let i = 0; i < proof.length; i++) {
-    const b = parseBytes(proof[i]);
-    if (!b) return { error: `${field}[${i}] must be 0x-hex` };
-    if (b.length > MAX_PROOF_NODE_BYTES) return { error: `${field}[${i}] has ${b.length} bytes (at most ${MAX_PROOF_NODE_BYTES})` };
-    nodes.push(b);
+    const n = cache.get(proof[i]);
+    if (!n) return { error: `${field}[${i}] must be 0x-hex` };
+    if (n.bytes.length > MAX_PROOF_NODE_BYTES) return { error: `${field}[${i}] has ${n.bytes.length} bytes (at most ${MAX_PROOF_NODE_BYTES})` };
+    nodes.push(n);
   }
   return { nodes };
 }
@@ -50,14 +51,14 @@ function decodeAccount(value: Uint8Array): EvmAccount | string {
 }
 
 /** `account: null` is a proven absence of `address` under `stateRoot`. */
-export function verifyAccountProof(stateRoot: Hex, address: Hex, accountProof: readonly Hex[]): VerifyResult<{ account: EvmAccount | null }> {
+export function verifyAccountProof(stateRoot: Hex, address: Hex, accountProof: readonly Hex[], cache = new ProofNodeCache()): VerifyResult<{ account: EvmAccount | null }> {
   const root = parseBytes(stateRoot, 32);
   if (!root) return fail('proof_malformed', 'stateRoot must be 32 bytes of 0x-hex');
   const addr = parseBytes(address, 20);
   if (!addr) return fail('proof_malformed', 'address must be 20 bytes of 0x-hex');
-  const parsed = parseProofNodes(accountProof, 'accountProof');
+  const parsed = parseProofNodes(accountProof, 'accountProof', cache);
   if ('error' in parsed) return fail('proof_malformed', parsed.error);
-  const res = verifyMptProof(root, keccak256(addr), parsed.nodes);
+  const res = verifyMptNodes(root, keccak256(addr), parsed.nodes);
   if (!res.ok) return fail('account_proof_invalid', `account ${toHex(addr)}: ${res.detail}`);
   if (res.value === null) return ok({ account: null });
   const account = decodeAccount(res.value);
@@ -65,15 +66,18 @@ export function verifyAccountProof(stateRoot: Hex, address: Hex, accountProof: r
   return ok({ account });
 }
 
-/** The proven value of a 32-byte storage slot; an absent slot is proven 0n. */
-export function verifyStorageProof(storageRoot: Hex, slot: Hex, proof: readonly Hex[]): VerifyResult<{ value: bigint }> {
+/**
+ * The proven value of a 32-byte storage slot; an absent slot is proven 0n.
+ * Proofs of several slots of one trie pass one `cache`: their shared nodes are parsed and hashed once.
+ */
+export function verifyStorageProof(storageRoot: Hex, slot: Hex, proof: readonly Hex[], cache = new ProofNodeCache()): VerifyResult<{ value: bigint }> {
   const root = parseBytes(storageRoot, 32);
   if (!root) return fail('proof_malformed', 'storageRoot must be 32 bytes of 0x-hex');
   const key = parseBytes(slot, 32);
   if (!key) return fail('proof_malformed', 'slot must be 32 bytes of 0x-hex');
-  const parsed = parseProofNodes(proof, 'storageProof');
+  const parsed = parseProofNodes(proof, 'storageProof', cache);
   if ('error' in parsed) return fail('proof_malformed', parsed.error);
-  const res = verifyMptProof(root, keccak256(key), parsed.nodes);
+  const res = verifyMptNodes(root, keccak256(key), parsed.nodes);
   if (!res.ok) return fail('storage_proof_invalid', `slot ${toHex(key)}: ${res.detail}`);
   if (res.value === null) return ok({ value: 0n });
   let word: unknown;

@@ -3,6 +3,7 @@ import { fail, ok, type VerifyResult } from '../result.ts';
 import { keccak256, parseBytes, parseQuantity, toHex } from './bytes.ts';
 import { verifyAccountProof, verifyStorageProof } from './account.ts';
 import { hashHeader } from './header.ts';
+import { ProofNodeCache } from './nodes.ts';
 
 /** What the EVM adapter fetches (eth_getBlockByNumber + eth_getProof), JSON-safe. */
 export interface EvmCommitmentProof {
@@ -47,25 +48,26 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isHexList(v: unknown): v is Hex[] {
-  return Array.isArray(v) && v.every((x) => parseBytes(x) !== null);
+/** Nodes are parsed into `cache`, where the verification finds them again. */
+function isHexList(v: unknown, cache: ProofNodeCache): v is Hex[] {
+  return Array.isArray(v) && v.every((x) => cache.get(x) !== null);
 }
 
 /** Shape only; every value that matters is re-derived from the proofs. */
-function parseProof(proof: unknown): { proof: EvmCommitmentProof } | { error: string } {
+function parseProof(proof: unknown, cache: ProofNodeCache): { proof: EvmCommitmentProof } | { error: string } {
   if (!isRecord(proof)) return { error: 'proof must be an object' };
   if (proof.kind !== 'evm-mpt') return { error: `kind must be 'evm-mpt', got ${JSON.stringify(proof.kind)}` };
   if (typeof proof.height !== 'string' || !DECIMAL.test(proof.height)) return { error: 'height must be a decimal string' };
   if (!parseBytes(proof.blockHash, 32)) return { error: 'blockHash must be 32 bytes of 0x-hex' };
   if (!isRecord(proof.header)) return { error: 'header must be an object' };
   if (!parseBytes(proof.address, 20)) return { error: 'address must be 20 bytes of 0x-hex' };
-  if (!isHexList(proof.accountProof)) return { error: 'accountProof must be an array of 0x-hex nodes' };
+  if (!isHexList(proof.accountProof, cache)) return { error: 'accountProof must be an array of 0x-hex nodes' };
   if (!Array.isArray(proof.storageProofs)) return { error: 'storageProofs must be an array' };
   for (const [i, sp] of proof.storageProofs.entries()) {
     if (!isRecord(sp)) return { error: `storageProofs[${i}] must be an object` };
     if (!parseBytes(sp.key, 32)) return { error: `storageProofs[${i}].key must be 32 bytes of 0x-hex` };
     if (typeof sp.value !== 'string' || (sp.value !== '0x' && parseQuantity(sp.value) === null)) return { error: `storageProofs[${i}].value must be a hex quantity` };
-    if (!isHexList(sp.proof)) return { error: `storageProofs[${i}].proof must be an array of 0x-hex nodes` };
+    if (!isHexList(sp.proof, cache)) return { error: `storageProofs[${i}].proof must be an array of 0x-hex nodes` };
   }
   return { proof: proof as unknown as EvmCommitmentProof };
 }
@@ -90,7 +92,8 @@ const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 export function verifyEvmCommitments(proof: unknown, expect: EvmCommitmentExpectation): VerifyResult<{ stateRoot: Hex; values: bigint[] }> {
   const badExpectation = checkExpectation(expect);
   if (badExpectation) return fail('expectation_invalid', badExpectation);
-  const parsed = parseProof(proof);
+  const cache = new ProofNodeCache();
+  const parsed = parseProof(proof, cache);
   if ('error' in parsed) return fail('proof_malformed', parsed.error);
   const p = parsed.proof;
 
@@ -104,7 +107,7 @@ export function verifyEvmCommitments(proof: unknown, expect: EvmCommitmentExpect
   if (!same(hash, expect.trustedBlockHash)) return fail('untrusted_header', `block ${hash} is not the trusted block ${expect.trustedBlockHash}`);
   if (header.number !== expect.height) return fail('height_mismatch', `header number ${header.number}, expected ${expect.height}`);
 
-  return verifyPortState(p, header.stateRoot, expect);
+  return verifyPortState(p, header.stateRoot, expect, cache);
 }
 
 /**
@@ -119,23 +122,35 @@ export function verifyEvmStateCommitments(
   if (!isRecord(expect) || !parseBytes(expect.trustedStateRoot, 32)) return fail('expectation_invalid', 'expect.trustedStateRoot must be 32 bytes of 0x-hex');
   const badExpectation = checkExpectation({ ...expect, trustedBlockHash: expect.trustedStateRoot });
   if (badExpectation) return fail('expectation_invalid', badExpectation);
-  const parsed = parseProof(proof);
+  const cache = new ProofNodeCache();
+  const parsed = parseProof(proof, cache);
   if ('error' in parsed) return fail('proof_malformed', parsed.error);
   if (BigInt(parsed.proof.height) !== expect.height) return fail('height_mismatch', `proof is for height ${parsed.proof.height}, expected ${expect.height}`);
-  return verifyPortState(parsed.proof, expect.trustedStateRoot.toLowerCase() as Hex, expect);
+  return verifyPortState(parsed.proof, expect.trustedStateRoot.toLowerCase() as Hex, expect, cache);
 }
 
-function verifyPortState(p: EvmCommitmentProof, stateRoot: Hex, expect: { port: Hex; height: bigint; slots: Hex[] }): VerifyResult<{ stateRoot: Hex; values: bigint[] }> {
+function verifyPortState(
+  p: EvmCommitmentProof,
+  stateRoot: Hex,
+  expect: { port: Hex; height: bigint; slots: Hex[] },
+  cache: ProofNodeCache,
+): VerifyResult<{ stateRoot: Hex; values: bigint[] }> {
   if (!same(p.address, expect.port)) return fail('wrong_address', `proof is for ${p.address}, expected port ${expect.port}`);
-  const acc = verifyAccountProof(stateRoot, expect.port, p.accountProof);
+  const acc = verifyAccountProof(stateRoot, expect.port, p.accountProof, cache);
   if (!acc.ok) return acc;
   if (!acc.account) return fail('account_absent', `port ${expect.port} does not exist at height ${expect.height}`);
 
+  // By key, once: a block's proof names hundreds of slots, and a search per slot was quadratic.
+  const byKey = new Map<string, EvmCommitmentProof['storageProofs'][number]>();
+  for (const s of p.storageProofs) {
+    const k = s.key.toLowerCase();
+    if (!byKey.has(k)) byKey.set(k, s);
+  }
   const values: bigint[] = [];
   for (const slot of expect.slots) {
-    const sp = p.storageProofs.find((s) => same(s.key, slot));
+    const sp = byKey.get(slot.toLowerCase());
     if (!sp) return fail('missing_slot', `no storage proof for slot ${slot}`);
-    const st = verifyStorageProof(acc.account.storageRoot, slot, sp.proof);
+    const st = verifyStorageProof(acc.account.storageRoot, slot, sp.proof, cache);
     if (!st.ok) return st;
     const claimed = sp.value === '0x' ? 0n : BigInt(sp.value);
     if (claimed !== st.value) return fail('storage_value_mismatch', `slot ${slot}: endpoint claims ${sp.value}, proof gives 0x${st.value.toString(16)}`);

@@ -1,5 +1,5 @@
-import { decode as rlpDecode } from '@ethereumjs/rlp';
-import { EMPTY_TRIE_ROOT, equalBytes, keccak256, parseBytes, toHex } from './bytes.ts';
+import { EMPTY_TRIE_ROOT, equalBytes, parseBytes, toHex } from './bytes.ts';
+import { nodeOf, type ProofNode, type RlpItem } from './nodes.ts';
 
 /**
  * A synchronous Merkle-Patricia proof walker. @ethereumjs/mpt verifies the
@@ -18,7 +18,7 @@ import { EMPTY_TRIE_ROOT, equalBytes, keccak256, parseBytes, toHex } from './byt
  */
 export type MptResult = { ok: true; value: Uint8Array | null } | { ok: false; detail: string };
 
-type RawNode = Uint8Array | RawNode[];
+type RawNode = RlpItem;
 
 const EMPTY_ROOT_BYTES = parseBytes(EMPTY_TRIE_ROOT)!;
 /** A 32-byte key has 64 nibbles; each step but an empty extension consumes one. */
@@ -60,13 +60,19 @@ function startsWith(key: Uint8Array, at: number, prefix: Uint8Array): boolean {
  * proven absence. Never throws: a tampered or truncated proof is `ok: false`.
  */
 export function verifyMptProof(root: Uint8Array, key: Uint8Array, proof: readonly Uint8Array[]): MptResult {
+  return verifyMptNodes(root, key, proof.map(nodeOf));
+}
+
+/** `verifyMptProof` over nodes whose bytes and hashes may be shared with other proofs (see ProofNodeCache). */
+export function verifyMptNodes(root: Uint8Array, key: Uint8Array, proof: readonly ProofNode[]): MptResult {
   if (root.length !== 32) return invalid(`root must be 32 bytes, got ${root.length}`);
+  const rootHex = toHex(root);
   const first = proof[0];
-  if (first !== undefined && !equalBytes(keccak256(first), root)) return invalid(`the first proof node does not hash to the root ${toHex(root)}`);
+  if (first !== undefined && first.hash() !== rootHex) return invalid(`the first proof node does not hash to the root ${rootHex}`);
   if (equalBytes(root, EMPTY_ROOT_BYTES)) return { ok: true, value: null };
 
-  const byHash = new Map<string, Uint8Array>();
-  for (const node of proof) byHash.set(toHex(keccak256(node)), node);
+  const byHash = new Map<string, ProofNode>();
+  for (const node of proof) byHash.set(node.hash(), node);
 
   const path = nibblesOf(key);
   let at = 0;
@@ -76,13 +82,11 @@ export function verifyMptProof(root: Uint8Array, key: Uint8Array, proof: readonl
     if (ref instanceof Uint8Array) {
       if (ref.length === 0) return { ok: true, value: null };
       if (ref.length !== 32) return invalid(`child reference of ${ref.length} bytes at nibble ${at}`);
-      const encoded = byHash.get(toHex(ref));
-      if (!encoded) return invalid(`node ${toHex(ref)} at nibble ${at} is not in the proof`);
-      try {
-        node = rlpDecode(encoded) as RawNode;
-      } catch (cause) {
-        return invalid(`node ${toHex(ref)} is not RLP: ${(cause as Error).message}`);
-      }
+      const found = byHash.get(toHex(ref));
+      if (!found) return invalid(`node ${toHex(ref)} at nibble ${at} is not in the proof`);
+      const decoded = found.decoded();
+      if (decoded instanceof Error) return invalid(`node ${toHex(ref)} is not RLP: ${decoded.message}`);
+      node = decoded;
     } else {
       // An embedded node (its RLP is under 32 bytes, so its parent holds it instead of its hash).
       node = ref;
