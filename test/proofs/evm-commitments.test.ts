@@ -10,6 +10,7 @@ import { verifyAccountProof, verifyStorageProof } from '../../proofs/evm/account
 import { EMPTY_TRIE_ROOT } from '../../proofs/evm/bytes.ts';
 import { commitmentSlot, verifyEvmCommitments, type EvmCommitmentExpectation, type EvmCommitmentProof } from '../../proofs/evm/commitments.ts';
 import { evmHeaderHash, hashHeader, parseEvmHeader } from '../../proofs/evm/header.ts';
+import { ProofNodeCache } from '../../proofs/evm/nodes.ts';
 import { PROOF_FAILURES, type VerifyResult } from '../../proofs/result.ts';
 
 const FIXTURE = resolve(import.meta.dirname, 'fixtures/ProofTarget.sol');
@@ -229,6 +230,21 @@ describe('EVM commitment proofs against a real anvil', () => {
         }),
         runs,
       );
+    });
+
+    it("a node missing from a slot's proof is not found in the nodes other proofs shared with it (ProofNodeCache)", () => {
+      const acc = verifyAccountProof(good.header.stateRoot as Hex, port, good.accountProof);
+      if (!acc.ok || !acc.account) throw new Error('the account proof must verify');
+      const { storageRoot } = acc.account;
+      for (const sp of good.storageProofs) {
+        const cache = new ProofNodeCache();
+        // The whole proof first: every node of this path is now parsed and hashed in the cache.
+        expect(verifyStorageProof(storageRoot, sp.key, sp.proof, cache)).toMatchObject({ ok: true });
+        for (let i = 1; i < sp.proof.length; i++) {
+          const without = sp.proof.filter((_, j) => j !== i);
+          expect(reasonOf(verifyStorageProof(storageRoot, sp.key, without, cache)), `node ${i} of ${sp.proof.length}`).toBe('storage_proof_invalid');
+        }
+      }
     });
 
     it('another storageRoot → storage_proof_invalid; a forged storageRoot in the account leaf → account_proof_invalid', () => {
