@@ -118,6 +118,7 @@ describe('relayer worker processes under seeded SIGKILLs', () => {
       for (const k of kills) console.error(`[chaos-workers] kill ${JSON.stringify(k)}`);
       for (const w of slots) console.error(`[chaos-workers] worker ${w.pid} output tail:\n${w.output().slice(-3000)}`);
       console.error(`[chaos-workers] hub log tail:\n${t.logTail().slice(-6000)}`);
+      console.error(`[chaos-workers] chains now:\n${await t.chainsNow()}`);
     };
     for (const [w, phase] of PLAN.entries()) {
       sendWave(w);

@@ -14,13 +14,62 @@ export interface TestHub {
   databaseUrl?: string;
   /** The hub's last log lines (kept in memory; with QIAO_TEST_LOG they go to hub.log in the data folder instead). */
   logTail(): string;
+  /** Each of its anvil chains now: head, base fee and the transactions it holds unmined. */
+  chainsNow(): Promise<string>;
   stop(): Promise<void>;
 }
 
 /** Log lines kept in memory for a test that gets stuck to print. */
 const LOG_LINES = 400;
 /** Below vitest's hook timeout (180 s): a hub this slow to start prints what it did before the hook gives up. */
-const SLOW_START_MS = 150_000;
+const SLOW_START_MS = Number(process.env.QIAO_TEST_SLOW_START_MS ?? 150_000);
+
+/** The anvil endpoints a hub's log names (it starts them before it can report them otherwise). */
+function anvilsInLog(log: string): Set<string> {
+  const urls = new Set<string>();
+  for (const line of log.split('\n')) {
+    if (!line.includes('"anvil started"')) continue;
+    try {
+      const url = (JSON.parse(line) as { url?: unknown }).url;
+      if (typeof url === 'string') urls.add(url);
+    } catch {
+      // a torn line
+    }
+  }
+  return urls;
+}
+
+/**
+ * What each anvil the hub started says now (head, and the transactions it holds unmined): a start that waits for
+ * a transaction that is never mined shows here.
+ */
+async function chainsSeen(urls: Iterable<string>): Promise<string> {
+  const out: string[] = [];
+  for (const url of urls) {
+    const ask = async (method: string, params: unknown[] = []): Promise<unknown> => {
+      try {
+        const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), signal: AbortSignal.timeout(5000) });
+        return ((await r.json()) as { result?: unknown }).result ?? null;
+      } catch (err) {
+        return `unanswered (${(err as Error).message})`;
+      }
+    };
+    const head = (await ask('eth_getBlockByNumber', ['latest', false])) as { number?: string; baseFeePerGas?: string } | string | null;
+    const pool = (await ask('txpool_content')) as Record<string, Record<string, Record<string, Record<string, string>>>> | string | null;
+    // Per sender and nonce: what would decide whether it is mined (fee cap against the base fee, gas, target); not the calldata.
+    const txs: string[] = [];
+    if (pool && typeof pool === 'object') {
+      for (const kind of ['pending', 'queued']) {
+        for (const [from, byNonce] of Object.entries(pool[kind] ?? {})) {
+          for (const [nonce, tx] of Object.entries(byNonce)) txs.push(`${kind} ${from} nonce ${nonce} maxFee ${tx.maxFeePerGas ?? tx.gasPrice} gas ${tx.gas} to ${tx.to ?? 'create'}`);
+        }
+      }
+    }
+    const at = typeof head === 'object' && head ? `head ${head.number}, base fee ${head.baseFeePerGas}` : `head ${String(head)}`;
+    out.push(`${url}: ${at}; ${txs.length ? `${txs.length} unmined: ${txs.slice(0, 40).join('; ')}` : `txpool ${typeof pool === 'string' ? pool : 'empty'}`}`);
+  }
+  return out.join('\n') || '(no anvil known)';
+}
 
 function ringLogger(): { logger: Logger; tail(): string } {
   const lines: string[] = [];
@@ -68,7 +117,10 @@ export async function startTestHub({
     ...config,
   });
   let hub: RunningHub;
-  const slow = setTimeout(() => console.error(`[test hub] not started after ${SLOW_START_MS / 1000} s; its log so far:\n${logTail()}`), SLOW_START_MS);
+  const slow = setTimeout(() => {
+    console.error(`[test hub] not started after ${SLOW_START_MS / 1000} s; its log so far:\n${logTail()}`);
+    void chainsSeen(anvilsInLog(logTail())).then((s) => console.error(`[test hub] its anvil chains now:\n${s}`));
+  }, SLOW_START_MS);
   try {
     hub = await startHub(cfg, { logger, trafficIntervalMs: 0 });
   } catch (err) {
@@ -82,6 +134,7 @@ export async function startTestHub({
     dataDir,
     ...(db ? { databaseUrl: db.url } : {}),
     logTail,
+    chainsNow: () => chainsSeen([hub.governance.url, ...(hub.demo?.chains.map((c) => c.url) ?? [])]),
     async stop() {
       await hub.stop();
       if (queue === 'bullmq') await clearRedisPrefix(`qiao-${hub.governance.chainId}`);
