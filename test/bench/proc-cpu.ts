@@ -19,3 +19,13 @@ export function selfCpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
+
+/**
+ * User + system CPU milliseconds of every live process whose command name starts with `name` (`anvil`, `postgres`):
+ * the machine's other consumers in a benchmark, measured beside the relayer's own processes.
+ */
+export function namedCpuMs(name: string): number {
+  let total = 0;
+  for (const { comm, fields: f } of procStats()) if (comm.startsWith(name)) total += (Number(f[11]) + Number(f[12])) * TICK_MS;
+  return total;
+}

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
 import { RedisLeaseStore } from '../../relayer/lease.ts';
@@ -14,7 +15,7 @@ import { startTestHub, type TestHub } from '../helpers/hub.ts';
 import type { DemoEnd } from '../helpers/relay-chaos.ts';
 import { REDIS_URL, until } from '../helpers/services.ts';
 import { rawBullmqRate, redisCpuMs, type RawRate } from './bullmq-raw.ts';
-import { groupCpuMs, selfCpuMs } from './proc-cpu.ts';
+import { groupCpuMs, namedCpuMs, selfCpuMs } from './proc-cpu.ts';
 import type { BenchRow } from './proofs.bench.ts';
 import { ScaleLoad, type PhaseResult } from './scale-load.ts';
 import { formatStages, readStageTimes } from './stage-times.ts';
@@ -63,6 +64,9 @@ interface Measured {
   result: PhaseResult;
   cpuMs: number;
   redisCpuMs: number | null;
+  /** The chains (every anvil) and the PostgreSQL server over the same span: what shares the cores with the relayer. */
+  anvilCpuMs: number;
+  postgresCpuMs: number;
 }
 
 interface Worker {
@@ -129,10 +133,13 @@ async function measure(config: string, load: ScaleLoad, o: ScaleOptions, workerP
   process.stderr.write(`relayer scale: ${config}, ${o.seconds} s of sending, at most ${o.window} in flight…\n`);
   const cpu = () => selfCpuMs() + workerPids.reduce((a, p) => a + groupCpuMs(p), 0);
   const cpu0 = cpu();
+  const others = () => ({ anvil: namedCpuMs('anvil'), postgres: namedCpuMs('postgres') });
+  const others0 = others();
   const r0 = redis ? await redisCpuMs(REDIS_URL) : null;
   // Read when the last message is counted: the report's own reading of the chains afterwards (every delivery
   // log, every delivery transaction) is the benchmark's work, not the relayer's.
   let cpu1: number | null = null;
+  let others1: { anvil: number; postgres: number } | null = null;
   let redis1: Promise<number> | null = null;
   const result = await load.saturate(o.seconds, o.window, {
     perTx: o.perTx,
@@ -142,12 +149,14 @@ async function measure(config: string, load: ScaleLoad, o: ScaleOptions, workerP
     onProgress: progressPrinter(config),
     onDelivered: () => {
       cpu1 = cpu();
+      others1 = others();
       redis1 = redis ? redisCpuMs(REDIS_URL) : null;
     },
   });
   const cpuMs = (cpu1 ?? cpu()) - cpu0;
+  const o1 = others1 ?? others();
   const r1 = redis1 ? await (redis1 as Promise<number>) : null;
-  return { config, result, cpuMs, redisCpuMs: r0 === null || r1 === null ? null : r1 - r0 };
+  return { config, result, cpuMs, redisCpuMs: r0 === null || r1 === null ? null : r1 - r0, anvilCpuMs: o1.anvil - others0.anvil, postgresCpuMs: o1.postgres - others0.postgres };
 }
 
 interface LatencyRun {
@@ -269,6 +278,21 @@ export async function benchRelayerScale(o: ScaleOptions = DEFAULT_SCALE): Promis
   return rows(o, rawSingle, rawBatch, runs, latencies);
 }
 
+/**
+ * Everything that ran on the machine's cores per message (relayer, chains, PostgreSQL, Redis), and the rate at which
+ * that would fill every core: the ceiling this machine puts on the figure, whatever the relayer's pipeline does.
+ */
+function cpuShare(m: Measured, messages: number, totalMs: number): string {
+  const per = (ms: number) => (ms / messages).toFixed(2);
+  const all = m.cpuMs + m.anvilCpuMs + m.postgresCpuMs + (m.redisCpuMs ?? 0);
+  const cores = cpus().length;
+  const busy = all / (totalMs * cores);
+  return (
+    `all CPU on the machine ${per(all)} ms per message (relayer ${per(m.cpuMs)}, the two anvil chains ${per(m.anvilCpuMs)}, PostgreSQL ${per(m.postgresCpuMs)}), ` +
+    `${(busy * 100).toFixed(0)}% of ${cores} cores; at 100% that caps this machine near ${((cores * 1000 * messages) / all).toFixed(0)} msgs/s`
+  );
+}
+
 function rows(o: ScaleOptions, rawSingle: RawRate, rawBatch: RawRate, runs: Measured[], latencies: LatencyRun[]): BenchRow[] {
   const rate = (r: PhaseResult) => (r.messages * 1000) / r.totalMs;
   const rawMsgs = rawBatch.jobsPerSec * BATCH;
@@ -305,6 +329,7 @@ function rows(o: ScaleOptions, rawSingle: RawRate, rawBatch: RawRate, runs: Meas
       note:
         `relayer CPU ${(m.cpuMs / r.messages).toFixed(1)} ms per message (${(m.cpuMs / 1000).toFixed(0)} s user+system over ${(r.totalMs / 1000).toFixed(0)} s: ${m.config.includes('worker') ? 'hub + sender process and the workers' : 'the hub process, sender included'}` +
         `${m.redisCpuMs !== null ? `; Redis itself ${(m.redisCpuMs / r.messages).toFixed(2)} ms` : ''}); ` +
+        `${cpuShare(m, r.messages, r.totalMs)}; ` +
         `at most ${o.window} in flight, latency at that saturation p50 ${(r.latency.p50 / 1000).toFixed(0)} s, p99 ${(r.latency.p99 / 1000).toFixed(0)} s; ` +
         `each phase starts at a 1 gwei base fee, the demo chains' state dumps off (they stand for real nodes); ` +
         `gas per message used (asked): send ${(g.sendPerMsg / 1000).toFixed(0)}k (${(g.sendLimitPerMsg / 1000).toFixed(0)}k), delivery ${(g.deliverPerMsg / 1000).toFixed(0)}k (${(g.deliverLimitPerMsg / 1000).toFixed(0)}k), so the two chains' gas (${(Number(g.blockLimit) / 1e6).toFixed(0)}M per ${g.blockTimeS.toFixed(1)} s block each) caps relaying near ${gasCap.toFixed(0)} msgs/s; busiest block ${(g.busiestBlockUse * 100).toFixed(0)}% full; batches of up to ${RELAYER.batchSize}${vsOne}`,

@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
- * Every live process's /proc/<pid>/stat fields after the command name (which is in parentheses and may hold
+ * Every live process's command name (`comm`, at most 15 characters) and its /proc/<pid>/stat fields after the command name (which is in parentheses and may hold
  * spaces): state(0) ppid(1) pgrp(2) ... utime(11) stime(12). Processes that exit while it reads are skipped.
  */
-export function* procStats(): Generator<{ pid: number; fields: string[] }> {
+export function* procStats(): Generator<{ pid: number; comm: string; fields: string[] }> {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -13,6 +13,6 @@ export function* procStats(): Generator<{ pid: number; fields: string[] }> {
     } catch {
       continue;
     }
-    yield { pid: Number(entry), fields: stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
+    yield { pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), fields: stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
   }
 }
