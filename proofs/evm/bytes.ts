@@ -8,9 +8,14 @@ export const EMPTY_TRIE_ROOT: Hex = '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b9
 const EVEN_HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
 
-export function keccak256(data: Uint8Array): Uint8Array {
+/** keccak-256 as lowercase 0x-hex. */
+export function keccak256Hex(data: Uint8Array): Hex {
   // Through ethers: a process that installed a faster keccak there (src/evm/keccak.ts) gets it here too.
-  return Buffer.from(ethersKeccak(data).slice(2), 'hex');
+  return ethersKeccak(data) as Hex;
+}
+
+export function keccak256(data: Uint8Array): Uint8Array {
+  return Buffer.from(keccak256Hex(data).slice(2), 'hex');
 }
 
 export function toHex(bytes: Uint8Array): Hex {

@@ -18,8 +18,6 @@ import { nodeOf, type ProofNode, type RlpItem } from './nodes.ts';
  */
 export type MptResult = { ok: true; value: Uint8Array | null } | { ok: false; detail: string };
 
-type RawNode = RlpItem;
-
 const EMPTY_ROOT_BYTES = parseBytes(EMPTY_TRIE_ROOT)!;
 /** A 32-byte key has 64 nibbles; each step but an empty extension consumes one. */
 const MAX_STEPS = 256;
@@ -76,9 +74,9 @@ export function verifyMptNodes(root: Uint8Array, key: Uint8Array, proof: readonl
 
   const path = nibblesOf(key);
   let at = 0;
-  let ref: RawNode = root;
+  let ref: RlpItem = root;
   for (let step = 0; step < MAX_STEPS; step++) {
-    let node: RawNode;
+    let node: RlpItem;
     if (ref instanceof Uint8Array) {
       if (ref.length === 0) return { ok: true, value: null };
       if (ref.length !== 32) return invalid(`child reference of ${ref.length} bytes at nibble ${at}`);
@@ -104,7 +102,7 @@ export function verifyMptNodes(root: Uint8Array, key: Uint8Array, proof: readonl
       continue;
     }
     if (node.length === 2) {
-      const [encodedPath, next] = node as [RawNode, RawNode];
+      const [encodedPath, next] = node as [RlpItem, RlpItem];
       if (!(encodedPath instanceof Uint8Array)) return invalid(`node path at nibble ${at} is a list`);
       const compact = decodeCompactPath(encodedPath);
       if (!compact) return invalid(`bad compact path at nibble ${at}`);

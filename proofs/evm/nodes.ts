@@ -1,6 +1,5 @@
 import { decode as rlpDecode } from '@ethereumjs/rlp';
-import { keccak256 as ethersKeccak } from 'ethers';
-import { parseBytes } from './bytes.ts';
+import { keccak256Hex, parseBytes } from './bytes.ts';
 
 /** An RLP item: a string or a list of items. */
 export type RlpItem = Uint8Array | RlpItem[];
@@ -43,8 +42,7 @@ export function nodeOf(bytes: Uint8Array): ProofNode {
   let d: RlpItem | Error | null = null;
   return {
     bytes,
-    // Through ethers: a process that installed a faster keccak there (src/evm/keccak.ts) gets it here too.
-    hash: () => (h ??= ethersKeccak(bytes)),
+    hash: () => (h ??= keccak256Hex(bytes)),
     decoded: () => (d ??= decodeOrError(bytes)),
   };
 }

@@ -9,8 +9,12 @@ const TICK_MS = 10;
  * Processes that exited are not counted: call it while the group lives.
  */
 export function groupCpuMs(pgid: number): number {
+  return cpuMsWhere((p) => Number(p.fields[2]) === pgid);
+}
+
+function cpuMsWhere(match: (p: { comm: string; fields: string[] }) => boolean): number {
   let total = 0;
-  for (const { fields: f } of procStats()) if (Number(f[2]) === pgid) total += (Number(f[11]) + Number(f[12])) * TICK_MS;
+  for (const p of procStats()) if (match(p)) total += (Number(p.fields[11]) + Number(p.fields[12])) * TICK_MS;
   return total;
 }
 
@@ -25,7 +29,5 @@ export function selfCpuMs(): number {
  * the machine's other consumers in a benchmark, measured beside the relayer's own processes.
  */
 export function namedCpuMs(name: string): number {
-  let total = 0;
-  for (const { comm, fields: f } of procStats()) if (comm.startsWith(name)) total += (Number(f[11]) + Number(f[12])) * TICK_MS;
-  return total;
+  return cpuMsWhere((p) => p.comm.startsWith(name));
 }

@@ -42,14 +42,7 @@ export async function benchProofs(): Promise<BenchRow[]> {
       ids.push(id);
       await sender.send({ to: addr, data: c.interface.encodeFunctionData('set', [id, 1n]) });
     }
-    const height = BigInt(await provider.getBlockNumber());
-    const tag = `0x${height.toString(16)}`;
-    const header = (await provider.send('eth_getBlockByNumber', [tag, false])) as Record<string, unknown>;
-    const slots = ids.slice(0, 16).map((id) => commitmentSlot(id, 0n));
-    const proof = (await provider.send('eth_getProof', [addr, slots, tag])) as { accountProof: Hex[]; storageProof: { key: Hex; value: Hex; proof: Hex[] }[] };
-    const { transactions: _t, ...bare } = header;
-    const input = { kind: 'evm-mpt', height: height.toString(), blockHash: header.hash as Hex, header: bare, address: addr.toLowerCase(), accountProof: proof.accountProof, storageProofs: proof.storageProof };
-    const expect = { port: addr.toLowerCase() as Hex, height, trustedBlockHash: header.hash as Hex, slots };
+    const { proof, input, expect } = await proofAtHead(provider, addr, ids.slice(0, 16));
     const check = verifyEvmCommitments(input, expect);
     if (!check.ok) throw new Error(`benchmark proof does not verify: ${check.reason}`);
     let verified = 0;
@@ -109,6 +102,19 @@ export async function benchProofs(): Promise<BenchRow[]> {
   }
 }
 
+/** The relayer's input for the commitments of `ids` at the chain's head: eth_getProof of their slots, with the header. */
+async function proofAtHead(provider: JsonRpcProvider, addr: string, ids: Hex[]) {
+  const height = BigInt(await provider.getBlockNumber());
+  const tag = `0x${height.toString(16)}`;
+  const header = (await provider.send('eth_getBlockByNumber', [tag, false])) as Record<string, unknown>;
+  const slots = ids.map((id) => commitmentSlot(id, 0n));
+  const proof = (await provider.send('eth_getProof', [addr, slots, tag])) as { accountProof: Hex[]; storageProof: { key: Hex; value: Hex; proof: Hex[] }[] };
+  const { transactions: _t, ...bare } = header;
+  const input = { kind: 'evm-mpt', height: height.toString(), blockHash: header.hash as Hex, header: bare, address: addr.toLowerCase(), accountProof: proof.accountProof, storageProofs: proof.storageProof };
+  const expect = { port: addr.toLowerCase() as Hex, height, trustedBlockHash: header.hash as Hex, slots };
+  return { proof, input, expect };
+}
+
 const BLOCK_SLOTS = 256;
 const BLOCK_TRIE = 2048;
 
@@ -128,15 +134,8 @@ async function blockSizedProof(provider: JsonRpcProvider, sender: TxSender, c: C
     if (pending.length === 64) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
-  const height = BigInt(await provider.getBlockNumber());
-  const tag = `0x${height.toString(16)}`;
-  const header = (await provider.send('eth_getBlockByNumber', [tag, false])) as Record<string, unknown>;
   // Spread over the trie, as a block's messages are (their slots are hashes).
-  const slots = ids.filter((_, i) => i % (BLOCK_TRIE / BLOCK_SLOTS) === 0).map((id) => commitmentSlot(id, 0n));
-  const proof = (await provider.send('eth_getProof', [addr, slots, tag])) as { accountProof: Hex[]; storageProof: { key: Hex; value: Hex; proof: Hex[] }[] };
-  const { transactions: _t, ...bare } = header;
-  const input = { kind: 'evm-mpt', height: height.toString(), blockHash: header.hash as Hex, header: bare, address: addr.toLowerCase(), accountProof: proof.accountProof, storageProofs: proof.storageProof };
-  const expect = { port: addr.toLowerCase() as Hex, height, trustedBlockHash: header.hash as Hex, slots };
+  const { proof, input, expect } = await proofAtHead(provider, addr, ids.filter((_, i) => i % (BLOCK_TRIE / BLOCK_SLOTS) === 0));
   let verified = 0;
   const v = opsPerSecond(() => {
     const r = verifyEvmCommitments(input, expect);
