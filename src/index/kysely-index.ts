@@ -253,7 +253,7 @@ export class KyselyIndex implements MessageIndex {
       const deltas = new LaneDeltas();
       for (const part of chunks([...unique.values()])) {
         const inserted = await trx
-          .insertInto('messages')
+          .insertInto('message_data')
           .values(
             part.map((r) => ({
               id: r.id,
@@ -266,21 +266,21 @@ export class KyselyIndex implements MessageIndex {
               sender: r.sender,
               receiver: r.receiver,
               nonce: r.nonce,
-              status: 'sent',
-              reason: null,
               src_tx_hash: r.txHash,
               src_height: r.height,
               src_block_hash: r.blockHash,
               src_log_index: r.logIndex,
-              dst_tx_hash: null,
-              batch_no: null,
-              ...(r.at ? { created_at: r.at, updated_at: r.at } : {}),
+              ...(r.at ? { created_at: r.at } : {}),
             })),
           )
           .onConflict((oc) => oc.column('id').doNothing())
-          .returning('id')
+          .returning(['id', 'seq', 'src_chain', 'dst_chain', 'created_at'])
           .execute();
         if (inserted.length === 0) continue;
+        await trx
+          .insertInto('message_state')
+          .values(inserted.map((r) => ({ seq: r.seq, src_chain: r.src_chain, dst_chain: r.dst_chain, status: 'sent', reason: null, dst_tx_hash: null, batch_no: null, created_at: r.created_at, updated_at: r.created_at })))
+          .execute();
         const isNew = new Set(inserted.map((r) => r.id));
         await trx
           .insertInto('transitions')
@@ -311,7 +311,7 @@ export class KyselyIndex implements MessageIndex {
   }
 
   /**
-   * One statement, so one round trip and its own transaction: the rows locked (messages in id order, then the
+   * One statement, so one round trip and its own transaction: the rows locked (message states in seq order, then the
    * lane counters in key order, as every writer takes them) are held only while the server runs it. As a
    * transaction of five round trips, under load most of a transition's life was spent "idle in transaction"
    * waiting for its busy client, holding the lane counters that every other transition of the lane waits for
@@ -340,14 +340,14 @@ export class KyselyIndex implements MessageIndex {
         JOIN json_array_elements(${proofs}::json) WITH ORDINALITY AS p(proof, ord) ON p.ord = i.ord
       ),
       cur AS (
-        SELECT m.id, m.status, m.src_chain, m.dst_chain FROM messages m
-        WHERE m.id IN (SELECT id FROM input) AND m.status IN (SELECT json_array_elements_text(${JSON.stringify(from)}::json))
-        ORDER BY m.id
-        FOR UPDATE
+        SELECT d.id, s.seq, s.status, s.src_chain, s.dst_chain FROM message_data d JOIN message_state s ON s.seq = d.seq
+        WHERE d.id IN (SELECT id FROM input) AND s.status IN (SELECT json_array_elements_text(${JSON.stringify(from)}::json))
+        ORDER BY s.seq
+        FOR UPDATE OF s
       ),
       upd AS (
-        UPDATE messages m SET ${sql.join(sets, sql`, `)} FROM cur WHERE m.id = cur.id
-        RETURNING m.id, cur.status AS old_status, cur.src_chain, cur.dst_chain
+        UPDATE message_state m SET ${sql.join(sets, sql`, `)} FROM cur WHERE m.seq = cur.seq
+        RETURNING cur.id, cur.status AS old_status, cur.src_chain, cur.dst_chain
       ),
       ins AS (
         INSERT INTO transitions (message_id, status, at, chain, height, tx_hash, reason, proof)
@@ -378,10 +378,10 @@ export class KyselyIndex implements MessageIndex {
     const mid = asBytes32(id, 'id');
     const tx = asHex(txHash, 'txHash');
     const r = await this.#db
-      .updateTable('messages')
+      .updateTable('message_state')
       .set({ dst_tx_hash: tx, updated_at: now() })
-      .where('id', '=', mid)
-      .returning('id')
+      .where('seq', '=', (eb) => eb.selectFrom('message_data').select('seq').where('id', '=', mid))
+      .returning('seq')
       .execute();
     if (r.length === 0) this.#log?.warn({ id: mid }, 'setDstTx for a message the index does not hold');
   }
@@ -439,7 +439,14 @@ export class KyselyIndex implements MessageIndex {
     }
     if (f.txHash != null) {
       const h = asHex(f.txHash, 'txHash');
-      q = q.where((eb) => eb.or([eb('src_tx_hash', '=', h), eb('dst_tx_hash', '=', h)]));
+      // Each side is its own table's index (an OR across the view's two tables would scan both).
+      q = q.where('seq', 'in', (eb) =>
+        eb
+          .selectFrom('message_data')
+          .select('seq')
+          .where('src_tx_hash', '=', h)
+          .unionAll(eb.selectFrom('message_state').select('seq').where('dst_tx_hash', '=', h)),
+      );
     }
     // With a time filter, pages run newest first by (created_at, seq), so the
     // messages_created_at index serves the range directly: walking seq backwards
@@ -462,15 +469,47 @@ export class KyselyIndex implements MessageIndex {
     };
   }
 
+  /** The `messages` view's columns, from message_state joined to message_data: for queries driven by the state's indexes. */
+  #byState() {
+    return this.#db
+      .selectFrom('message_state as s')
+      .innerJoin('message_data as d', 'd.seq', 's.seq')
+      .select([
+        'd.seq',
+        'd.id',
+        'd.encoded',
+        'd.message',
+        'd.src_chain',
+        'd.dst_chain',
+        'd.src_port',
+        'd.dst_port',
+        'd.sender',
+        'd.receiver',
+        'd.nonce',
+        's.status',
+        's.reason',
+        'd.src_tx_hash',
+        'd.src_height',
+        'd.src_block_hash',
+        'd.src_log_index',
+        's.dst_tx_hash',
+        's.batch_no',
+        'd.created_at',
+        's.updated_at',
+        's.delivered_at',
+      ]);
+  }
+
   async messagesByStatus(st: MessageStatus, limit: number, opts: { dstChain?: string; unbatched?: boolean; withTimeout?: boolean } = {}): Promise<MessageRow[]> {
     const s = status(st, 'status');
     const n = integer(limit, 'limit', 1, MAX_PIPELINE_BATCH);
-    let q = this.#db.selectFrom('messages').selectAll().where('status', '=', s);
-    if (opts.dstChain != null) q = q.where('dst_chain', '=', text(opts.dstChain, 'dstChain'));
-    if (opts.unbatched === true) q = q.where('batch_no', 'is', null);
+    // Filtered on the state table's own columns, so its (status, dst_chain, seq) and unbatched indexes decide the rows.
+    let q = this.#byState().where('s.status', '=', s);
+    if (opts.dstChain != null) q = q.where('s.dst_chain', '=', text(opts.dstChain, 'dstChain'));
+    if (opts.unbatched === true) q = q.where('s.batch_no', 'is', null);
     // Decimal strings in the stored message JSON; '0' is "no timeout" (DESIGN.md's message format).
-    if (opts.withTimeout === true) q = q.where(sql<boolean>`(message->>'timeoutHeight' <> '0' or message->>'timeoutUnixSeconds' <> '0')`);
-    const rows = await q.orderBy('seq', 'asc').limit(n).execute();
+    if (opts.withTimeout === true) q = q.where(sql<boolean>`(d.message->>'timeoutHeight' <> '0' or d.message->>'timeoutUnixSeconds' <> '0')`);
+    const rows = await q.orderBy('s.seq', 'asc').limit(n).execute();
     return rows.map(toMessageRow);
   }
 
@@ -479,18 +518,20 @@ export class KyselyIndex implements MessageIndex {
     if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new ValidationError('limit', 'must be an integer in 1..100000');
     return this.#db.transaction().execute(async (tx) => {
       const rows = await tx
-        .selectFrom('messages')
-        .select(['id', 'src_chain', 'dst_chain', 'status'])
-        .where('status', 'in', [...PRUNABLE_STATUSES])
-        .where('updated_at', '<', cutoff)
-        .orderBy('seq', 'asc')
+        .selectFrom('message_state as s')
+        .innerJoin('message_data as d', 'd.seq', 's.seq')
+        .select(['d.id', 's.src_chain', 's.dst_chain', 's.status'])
+        .where('s.status', 'in', [...PRUNABLE_STATUSES])
+        .where('s.updated_at', '<', cutoff)
+        .orderBy('s.seq', 'asc')
         .limit(limit)
         .forUpdate()
         .execute();
       const ids = rows.map((r) => r.id);
       if (ids.length === 0) return 0;
       await tx.deleteFrom('transitions').where('message_id', 'in', ids).execute();
-      await tx.deleteFrom('messages').where('id', 'in', ids).execute();
+      // message_state rows go with them (ON DELETE CASCADE).
+      await tx.deleteFrom('message_data').where('id', 'in', ids).execute();
       const deltas = new LaneDeltas();
       for (const r of rows) deltas.add(r.src_chain, r.dst_chain, r.status, -1);
       await deltas.apply(tx);
@@ -500,7 +541,7 @@ export class KyselyIndex implements MessageIndex {
 
   async countByStatus(): Promise<Record<string, number>> {
     const rows = await this.#db
-      .selectFrom('messages')
+      .selectFrom('message_state')
       .select((eb) => ['status', eb.fn.countAll<string>().as('n')])
       .groupBy('status')
       .execute();
@@ -575,7 +616,7 @@ export class KyselyIndex implements MessageIndex {
   async batchNosWithMessagesIn(st: MessageStatus, limit = MAX_PIPELINE_BATCH): Promise<bigint[]> {
     const s = status(st, 'status');
     const n = integer(limit, 'limit', 1, MAX_PIPELINE_BATCH);
-    const rows = await this.#db.selectFrom('messages').select('batch_no').distinct().where('status', '=', s).where('batch_no', 'is not', null).orderBy('batch_no').limit(n).execute();
+    const rows = await this.#db.selectFrom('message_state').select('batch_no').distinct().where('status', '=', s).where('batch_no', 'is not', null).orderBy('batch_no').limit(n).execute();
     return rows.map((r) => BigInt(r.batch_no!));
   }
 
@@ -827,7 +868,7 @@ export class KyselyIndex implements MessageIndex {
       FROM unnest(${srcs}::text[], ${dsts}::text[]) AS l(src, dst)
       CROSS JOIN LATERAL (
         SELECT extract(epoch FROM (m.delivered_at - m.created_at)) * 1000 AS ms
-        FROM messages m
+        FROM message_state m
         WHERE m.src_chain = l.src AND m.dst_chain = l.dst AND m.delivered_at IS NOT NULL
         ORDER BY m.delivered_at DESC
         LIMIT ${LATENCY_WINDOW}
@@ -853,7 +894,7 @@ export class KyselyIndex implements MessageIndex {
       SELECT date_trunc('minute', delivered_at) AS t, count(*) AS n,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM (delivered_at - created_at)) * 1000) AS p50,
         percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM (delivered_at - created_at)) * 1000) AS p95
-      FROM messages
+      FROM message_state
       WHERE src_chain = ${src} AND dst_chain = ${dst} AND delivered_at IS NOT NULL
         AND delivered_at >= ${from} AND delivered_at < ${to}
       GROUP BY 1

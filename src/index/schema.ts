@@ -24,6 +24,10 @@ export interface ChainsTable {
   updated_at: Time;
 }
 
+/**
+ * `messages` is a view (migration 2026120801000): message_data joined with message_state, in the columns and order
+ * the table had. Read through it; write message_data once (recordSent) and message_state on every transition.
+ */
 export interface MessagesTable {
   seq: ColumnType<string, never, never>;
   id: string;
@@ -47,6 +51,40 @@ export interface MessagesTable {
   created_at: Time;
   updated_at: Time;
   /** Set with the `delivered` transition (migration 2026112509000). */
+  delivered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+/** What a message is: written once by recordSent, never updated. */
+export interface MessageDataTable {
+  seq: ColumnType<string, never, never>;
+  id: string;
+  encoded: string;
+  message: Json<unknown>;
+  src_chain: string;
+  dst_chain: string;
+  src_port: string;
+  dst_port: string;
+  sender: string;
+  receiver: string;
+  nonce: Int8;
+  src_tx_hash: string | null;
+  src_height: Int8 | null;
+  src_block_hash: string | null;
+  src_log_index: number | null;
+  created_at: Time;
+}
+
+/** Where a message is: one narrow row per message, updated by each transition (src_chain, dst_chain, created_at repeated for its indexes). */
+export interface MessageStateTable {
+  seq: Int8;
+  src_chain: string;
+  dst_chain: string;
+  status: string;
+  reason: string | null;
+  dst_tx_hash: string | null;
+  batch_no: Int8 | null;
+  created_at: Time;
+  updated_at: Time;
   delivered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
@@ -155,6 +193,8 @@ export interface LaneHoldsTable {
 export interface IndexDatabase {
   chains: ChainsTable;
   messages: MessagesTable;
+  message_data: MessageDataTable;
+  message_state: MessageStateTable;
   transitions: TransitionsTable;
   batches: BatchesTable;
   attestations: AttestationsTable;

@@ -75,23 +75,31 @@ function derived(plan: LoadPlan): string {
 function insertMessages(plan: LoadPlan, from: number, to: number): string {
   const src = derived(plan).replace('__FROM__', String(from)).replace('__TO__', String(to));
   const hash = (label: string, expr: string) => `'0x' || encode(sha256(('${label}' || ${expr})::bytea), 'hex')`;
+  // messages is a view: each row goes to message_data (what the message is) and message_state (where it is).
   return `
-    INSERT INTO messages (seq, id, encoded, message, src_chain, dst_chain, src_port, dst_port, sender, receiver, nonce, status, reason,
-      src_tx_hash, src_height, src_block_hash, src_log_index, dst_tx_hash, batch_no, created_at, updated_at, delivered_at)
-    SELECT x.n, ${hash('qiao-bench-msg-', 'x.n')},
-      '0x' || repeat(md5(x.n::text), 54),
+    WITH full_row AS (
+    SELECT x.n AS seq, ${hash('qiao-bench-msg-', 'x.n')} AS id,
+      '0x' || repeat(md5(x.n::text), 54) AS encoded,
       jsonb_build_object('version', 1, 'srcChain', x.src, 'srcPort', x.src_port, 'sender', x.sender, 'dstChain', x.dst,
         'dstPort', x.dst_port, 'receiver', x.receiver, 'nonce', x.nonce::text, 'gasLimit', '200000', 'timeoutHeight', '0',
-        'timeoutUnixSeconds', '0', 'payload', '0x' || md5(x.n::text) || md5((x.n + 1)::text) || md5((x.n + 2)::text) || md5((x.n + 3)::text)),
-      x.src, x.dst, x.src_port, x.dst_port, x.sender, x.receiver, x.nonce, x.status,
-      CASE WHEN x.status = 'failed' THEN 'receiver reverted: 0x08c379a0' END,
-      ${hash('tx-', 'x.n')}, 1000000 + x.n / 3, ${hash('blk-', '(x.n / 3)')}, (x.n % 3)::int,
-      CASE WHEN x.status IN ('delivered', 'failed') THEN ${hash('dtx-', 'x.n')} END,
-      CASE WHEN x.status IN ('committed', 'attested', 'delivered', 'failed') THEN x.n / 500 END,
+        'timeoutUnixSeconds', '0', 'payload', '0x' || md5(x.n::text) || md5((x.n + 1)::text) || md5((x.n + 2)::text) || md5((x.n + 3)::text)) AS message,
+      x.src AS src_chain, x.dst AS dst_chain, x.src_port, x.dst_port, x.sender, x.receiver, x.nonce, x.status,
+      CASE WHEN x.status = 'failed' THEN 'receiver reverted: 0x08c379a0' END AS reason,
+      ${hash('tx-', 'x.n')} AS src_tx_hash, 1000000 + x.n / 3 AS src_height, ${hash('blk-', '(x.n / 3)')} AS src_block_hash, (x.n % 3)::int AS src_log_index,
+      CASE WHEN x.status IN ('delivered', 'failed') THEN ${hash('dtx-', 'x.n')} END AS dst_tx_hash,
+      CASE WHEN x.status IN ('committed', 'attested', 'delivered', 'failed') THEN x.n / 500 END AS batch_no,
       x.created_at,
-      x.created_at + INTERVAL '12 seconds',
-      CASE WHEN x.status = 'delivered' THEN x.created_at + (10 + x.n % 50) * INTERVAL '1 second' END
-    FROM (${src}) x`;
+      x.created_at + INTERVAL '12 seconds' AS updated_at,
+      CASE WHEN x.status = 'delivered' THEN x.created_at + (10 + x.n % 50) * INTERVAL '1 second' END AS delivered_at
+    FROM (${src}) x),
+    data AS (
+      INSERT INTO message_data (seq, id, encoded, message, src_chain, dst_chain, src_port, dst_port, sender, receiver, nonce,
+        src_tx_hash, src_height, src_block_hash, src_log_index, created_at)
+      SELECT seq, id, encoded, message, src_chain, dst_chain, src_port, dst_port, sender, receiver, nonce,
+        src_tx_hash, src_height, src_block_hash, src_log_index, created_at FROM full_row
+    )
+    INSERT INTO message_state (seq, src_chain, dst_chain, status, reason, dst_tx_hash, batch_no, created_at, updated_at, delivered_at)
+    SELECT seq, src_chain, dst_chain, status, reason, dst_tx_hash, batch_no, created_at, updated_at, delivered_at FROM full_row`;
 }
 
 function insertTransitions(from: number, to: number): string {
@@ -138,7 +146,7 @@ export async function bulkLoad(exec: Exec, plan: LoadPlan, label: string, { chun
   await exec(`SET session_replication_role = replica`);
   const defs = (await exec(`
     SELECT indexname, indexdef FROM pg_indexes
-    WHERE schemaname = current_schema() AND tablename IN ('messages', 'transitions')
+    WHERE schemaname = current_schema() AND tablename IN ('message_data', 'message_state', 'transitions')
       AND indexname NOT IN (SELECT conname FROM pg_constraint)`)) as { indexname: string; indexdef: string }[];
   for (const d of defs) await exec(`DROP INDEX "${d.indexname}"`);
 
@@ -149,7 +157,7 @@ export async function bulkLoad(exec: Exec, plan: LoadPlan, label: string, { chun
     await exec(insertTransitions(from, to));
     progress(`${label}: messages + transitions`, to, n);
   }
-  await exec(`SELECT setval(pg_get_serial_sequence('messages', 'seq'), ${n})`);
+  await exec(`SELECT setval(pg_get_serial_sequence('message_data', 'seq'), ${n})`);
   const tcount = await exec('SELECT count(*)::int AS n, coalesce(max(seq), 0)::bigint AS max FROM transitions');
   await exec(`SELECT setval(pg_get_serial_sequence('transitions', 'seq'), ${String(tcount[0]?.max ?? n * STEPS)})`);
   await exec(`SET session_replication_role = DEFAULT`);
@@ -161,7 +169,8 @@ export async function bulkLoad(exec: Exec, plan: LoadPlan, label: string, { chun
   }
   // VACUUM too: the visibility map autovacuum would keep on a live index, without
   // which no index-only scan (the /lanes counts) is possible right after a load.
-  await exec('VACUUM ANALYZE messages');
+  await exec('VACUUM ANALYZE message_data');
+  await exec('VACUUM ANALYZE message_state');
   await exec('VACUUM ANALYZE transitions');
   await recountLanes(exec);
   return { messages: n, transitions: Number(tcount[0]?.n), seconds: (performance.now() - t0) / 1000 };
@@ -174,13 +183,14 @@ export async function loadFresh(exec: Exec, plan: LoadPlan, count: number): Prom
   const livePlan: LoadPlan = { ...plan, messages: plan.messages + count };
   // In-flight statuses are decided by position; force these to `sent` afterwards.
   await exec(insertMessages(livePlan, from, to));
-  await exec(`UPDATE messages SET status = 'sent', reason = NULL, dst_tx_hash = NULL, batch_no = NULL, delivered_at = NULL, created_at = now(), updated_at = now() WHERE seq BETWEEN ${from} AND ${to}`);
+  await exec(`UPDATE message_state SET status = 'sent', reason = NULL, dst_tx_hash = NULL, batch_no = NULL, delivered_at = NULL, created_at = now(), updated_at = now() WHERE seq BETWEEN ${from} AND ${to}`);
+  await exec(`UPDATE message_data SET created_at = now() WHERE seq BETWEEN ${from} AND ${to}`);
   // Seqs from the live sequence (set past the loaded ones), as the index's own inserts take them.
   await exec(`
     INSERT INTO transitions (message_id, status, at, chain, height, tx_hash, proof)
     SELECT id, 'sent', now(), src_chain, src_height, src_tx_hash, jsonb_build_object('blockHash', src_block_hash, 'logIndex', src_log_index)
     FROM messages WHERE seq BETWEEN ${from} AND ${to} ORDER BY seq`);
-  await exec(`SELECT setval(pg_get_serial_sequence('messages', 'seq'), ${to})`);
+  await exec(`SELECT setval(pg_get_serial_sequence('message_data', 'seq'), ${to})`);
   const rows = await exec(`SELECT id FROM messages WHERE seq BETWEEN ${from} AND ${to} ORDER BY seq`);
   await recountLanes(exec);
   return rows.map((r) => String(r.id));

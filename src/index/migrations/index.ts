@@ -6,6 +6,8 @@ import * as laneCounts from './2026112511000_lane_counts_registry_events.ts';
 import * as checkpointFence from './2026112512000_checkpoint_fence.ts';
 import * as misbehaviour from './2026112513000_misbehaviour.ts';
 import * as laneHolds from './2026112514000_lane_holds.ts';
+import * as proofStorage from './2026120800000_proof_storage.ts';
+import * as messageState from './2026120801000_message_state.ts';
 
 /**
  * Every migration, by its timestamped name. Listed statically (no folder scan) so
@@ -19,6 +21,8 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026112512000_checkpoint_fence': checkpointFence,
   '2026112513000_misbehaviour': misbehaviour,
   '2026112514000_lane_holds': laneHolds,
+  '2026120800000_proof_storage': proofStorage,
+  '2026120801000_message_state': messageState,
 };
 
 export const staticMigrationProvider: MigrationProvider = {
