@@ -412,35 +412,38 @@ export class KyselyIndex implements MessageIndex {
     if (typeof filter !== 'object' || filter === null) throw new ValidationError('filter', 'must be an object');
     const f = filter;
     const limit = f.limit == null ? DEFAULT_PAGE : integer(f.limit, 'limit', 1, MAX_PAGE);
-    let q = this.#db.selectFrom('messages').selectAll();
+    // The two tables of the view by name, each filter on the table that holds its column: through the view the
+    // planner could not carry a seq range from one side of the join to the other (a deep page merged the whole
+    // state table above the cursor: 52 ms p50 at 1M messages).
+    let q = this.#byState();
     if (f.chain != null) {
       const c = text(f.chain, 'chain');
-      q = q.where((eb) => eb.or([eb('src_chain', '=', c), eb('dst_chain', '=', c)]));
+      q = q.where((eb) => eb.or([eb('d.src_chain', '=', c), eb('d.dst_chain', '=', c)]));
     }
-    if (f.srcChain != null) q = q.where('src_chain', '=', text(f.srcChain, 'srcChain'));
-    if (f.dstChain != null) q = q.where('dst_chain', '=', text(f.dstChain, 'dstChain'));
-    if (f.status != null) q = q.where('status', '=', status(f.status, 'status'));
-    if (f.sender != null) q = q.where('sender', '=', address(f.sender, 'sender'));
-    if (f.receiver != null) q = q.where('receiver', '=', address(f.receiver, 'receiver'));
+    if (f.srcChain != null) q = q.where('d.src_chain', '=', text(f.srcChain, 'srcChain'));
+    if (f.dstChain != null) q = q.where('d.dst_chain', '=', text(f.dstChain, 'dstChain'));
+    if (f.status != null) q = q.where('s.status', '=', status(f.status, 'status'));
+    if (f.sender != null) q = q.where('d.sender', '=', address(f.sender, 'sender'));
+    if (f.receiver != null) q = q.where('d.receiver', '=', address(f.receiver, 'receiver'));
     if (f.lane != null) {
       const l = lane(f.lane, 'lane');
-      q = q.where('src_chain', '=', l.srcChain).where('dst_chain', '=', l.dstChain);
+      q = q.where('d.src_chain', '=', l.srcChain).where('d.dst_chain', '=', l.dstChain);
     }
-    if (f.since != null) q = q.where('created_at', '>=', date(f.since, 'since'));
-    if (f.until != null) q = q.where('created_at', '<', date(f.until, 'until'));
+    if (f.since != null) q = q.where('d.created_at', '>=', date(f.since, 'since'));
+    if (f.until != null) q = q.where('d.created_at', '<', date(f.until, 'until'));
     if (f.account != null) {
       const a = account(f.account, 'account');
       q = q.where((eb) =>
         eb.or([
-          eb.and([eb('src_chain', '=', a.chain), eb('sender', '=', a.address)]),
-          eb.and([eb('dst_chain', '=', a.chain), eb('receiver', '=', a.address)]),
+          eb.and([eb('d.src_chain', '=', a.chain), eb('d.sender', '=', a.address)]),
+          eb.and([eb('d.dst_chain', '=', a.chain), eb('d.receiver', '=', a.address)]),
         ]),
       );
     }
     if (f.txHash != null) {
       const h = asHex(f.txHash, 'txHash');
-      // Each side is its own table's index (an OR across the view's two tables would scan both).
-      q = q.where('seq', 'in', (eb) =>
+      // Each side is its own table's index (an OR across the two tables would scan both).
+      q = q.where('d.seq', 'in', (eb) =>
         eb
           .selectFrom('message_data')
           .select('seq')
@@ -455,11 +458,13 @@ export class KyselyIndex implements MessageIndex {
     const byTime = f.since != null || f.until != null;
     if (f.cursor != null) {
       const seq = decodeCursor(f.cursor, 'cursor');
-      q = byTime ? q.where(sql<boolean>`(created_at, seq) < (select m.created_at, m.seq from messages m where m.seq = ${seq})`) : q.where('seq', '<', seq);
+      q = byTime
+        ? q.where(sql<boolean>`(d.created_at, d.seq) < (select m.created_at, m.seq from message_data m where m.seq = ${seq})`)
+        : q.where('d.seq', '<', seq).where('s.seq', '<', seq);
     }
 
     // One row more than the page tells whether another page exists.
-    const ordered = byTime ? q.orderBy('created_at', 'desc').orderBy('seq', 'desc') : q.orderBy('seq', 'desc');
+    const ordered = byTime ? q.orderBy('d.created_at', 'desc').orderBy('d.seq', 'desc') : q.orderBy('d.seq', 'desc');
     const rows = await ordered.limit(limit + 1).execute();
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
