@@ -35,6 +35,7 @@ import { FrontierSubstrateRpc, frontierSubstrateEndpoints } from './frontier.ts'
 import { mappingSlot } from './slots.ts';
 import { eventParser } from '../../src/evm/events.ts';
 import { decodeMessageDeliveredData, decodeMessageSentData, encodeDeliverBatch } from '../../src/evm/port-codec.ts';
+import { getRpcLogs, type RpcLog } from '../../src/evm/rpc-log.ts';
 
 /** MessageRejected codes of QiaoPort, as the index records them (`refused_by_port:<reason>`). */
 export const REJECT_REASONS: Record<number, string> = {
@@ -154,7 +155,7 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
       return out;
     },
     async messagesIn(from: bigint, to: bigint): Promise<ObservedMessage[]> {
-      const logs = await rpc(primaryUrl, 'eth_getLogs', () => primary.getLogs({ address: port, topics: [sentTopic], fromBlock: from, toBlock: to }));
+      const logs = await rpc(primaryUrl, 'eth_getLogs', () => getRpcLogs(primary, { address: port, topics: [sentTopic], fromBlock: from, toBlock: to }));
       const out: ObservedMessage[] = [];
       for (const log of logs) {
         const m = parseSent(log);
@@ -164,17 +165,19 @@ export async function createEvmAdapter(reg: ChainRegistration, ctx: AdapterConte
     },
   };
 
-  function parseSent(log: Log): ObservedMessage | null {
+  const portLower = port.toLowerCase();
+  function parseSent(log: RpcLog): ObservedMessage | null {
     try {
-      if (log.topics[0]?.toLowerCase() !== sentTopic) return null;
+      // The node's filter asked for these; a node that answers others is not trusted with them.
+      if (log.address !== portLower || log.topics[0] !== sentTopic) return null;
       if (log.topics.length !== 3) throw new ValidationError('log.topics', 'MessageSent has two indexed fields');
       const encoded = decodeMessageSentData(log.data).message as Hex;
       const id = messageId(encoded);
       // The id is always recomputed from the bytes; a log whose topic disagrees is not ours to trust.
-      if (id !== log.topics[1]!.toLowerCase()) throw new ValidationError('log.id', 'topic id differs from keccak256(message)');
+      if (id !== log.topics[1]) throw new ValidationError('log.id', 'topic id differs from keccak256(message)');
       const message = decodeMessage(encoded, 'log.message');
-      if (message.srcChain !== chainId || getAddress(message.srcPort) !== port) throw new ValidationError('log.message', 'source chain or port is not this port');
-      return { id, encoded, message, height: BigInt(log.blockNumber), blockHash: log.blockHash.toLowerCase() as Hex, txHash: log.transactionHash.toLowerCase() as Hex, logIndex: log.index };
+      if (message.srcChain !== chainId || message.srcPort.toLowerCase() !== portLower) throw new ValidationError('log.message', 'source chain or port is not this port');
+      return { id, encoded, message, height: log.blockNumber, blockHash: log.blockHash, txHash: log.transactionHash, logIndex: log.logIndex };
     } catch (cause) {
       logger.warn({ err: cause, tx: log.transactionHash }, 'ignoring a MessageSent log that does not decode');
       return null;
