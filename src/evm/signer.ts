@@ -1,9 +1,9 @@
 import {
   NonceManager,
-  Signature,
   Wallet,
   getBytes,
   isError,
+  makeError,
   type FeeData,
   type Interface,
   type JsonRpcProvider,
@@ -20,13 +20,15 @@ const FEE_DATA_TTL_MS = 1000;
 /** Gas limit = estimate + estimate / this (20% more) when the caller gives none. */
 const GAS_MARGIN_DIVISOR = 5n;
 
-/** A transaction handed to the node: the fields it was signed from, when we signed it ourselves (null: ethers did). */
-interface Sent {
-  response: TransactionResponse;
-  fields: RawTxFields | null;
-  /** The head when it was handed over: a version is bumped only after `BUMP_AFTER_BLOCKS` blocks passed without it. */
-  atBlock: number;
-}
+/** A transaction handed to the node: signed here from `fields`, or by ethers (`response`, for what the fast path does not take). */
+type Sent =
+  | {
+      hash: string;
+      fields: RawTxFields;
+      /** The head when it was handed over: a version is bumped only after `BUMP_AFTER_BLOCKS` blocks passed without it. */
+      atBlock: number;
+    }
+  | { hash: string; fields: null; response: TransactionResponse };
 
 /** Blocks a version must miss before it is bumped, whatever the wait: on 12 s chains a few seconds is nothing. */
 const BUMP_AFTER_BLOCKS = 3;
@@ -161,7 +163,7 @@ export class TxSender {
       this.nm.reset();
       return fail(cause);
     }
-    if (!receipt) throw new QiaoError('tx_failed', `transaction ${sent.response.hash} has no receipt`);
+    if (!receipt) throw new QiaoError('tx_failed', `transaction ${sent.hash} has no receipt`);
     if (receipt.status !== 1) throw new ContractRevertError('unknown', `transaction ${receipt.hash} reverted`);
     return receipt;
   }
@@ -200,7 +202,10 @@ export class TxSender {
     const { data, ...rest } = req;
     const pop = { ...(await this.wallet.populateTransaction(rest)), ...(data == null ? {} : { data }) };
     const fields = fastSignable(pop as Parameters<typeof fastSignable>[0]);
-    if (!fields) return { response: await this.wallet.sendTransaction(pop), fields: null, atBlock: -1 };
+    if (!fields) {
+      const response = await this.wallet.sendTransaction(pop);
+      return { hash: response.hash, fields: null, response };
+    }
     return { ...(await this.broadcast(fields)), fields };
   }
 
@@ -226,43 +231,109 @@ export class TxSender {
   }
 
   /**
-   * Waits for one of the transaction's versions to be mined. A version unmined
-   * after `bumpAfterMs` is signed again with the same nonce and higher fees
-   * (under full blocks the base fee rises 12.5% a block, and a fee taken at send
-   * time falls behind it: every later transaction of the key then waits too).
-   * The node keeps only the newest version; should an older one be mined
-   * anyway, ethers reports it as a `repriced` replacement, and its receipt is
-   * the answer: each version carries the same call, so it ran exactly once.
+   * Waits for one of the transaction's versions to be mined: their receipts are asked for once per new block. A
+   * version unmined after `bumpAfterMs` (and `BUMP_AFTER_BLOCKS` blocks) is signed again with the same nonce and
+   * higher fees (under full blocks the base fee rises 12.5% a block, and a fee taken at send time falls behind it:
+   * every later transaction of the key then waits too). Whichever version is mined is the answer: each carries the
+   * same call, so it ran exactly once. A nonce taken by a transaction that is none of ours fails the send.
+   *
+   * Not ethers' `wait`: for a replaceable transaction that asked the node for the account's nonce on every block, and
+   * once the nonce had moved, for whole blocks with every transaction in them (each delivery ~100 KB of calldata),
+   * formatted in the worker; with 16 deliveries in flight that was ~4% of a worker's CPU and work for the node too.
    */
   private async mined(sent: Sent): Promise<TransactionReceipt | null> {
+    // Signed and sent by ethers (a shape the fast path does not take): ethers waits for it too.
+    if (!sent.fields) return sent.response.wait(1, this.waitTimeoutMs);
     const deadline = Date.now() + this.waitTimeoutMs;
-    let { response, fields, atBlock } = sent;
+    let { fields, atBlock } = sent;
+    const versions = [sent.hash];
+    let seen = atBlock;
+    let nextCheck = Date.now() + this.bumpAfterMs;
     for (;;) {
-      const left = deadline - Date.now();
-      const wait = fields ? Math.min(this.bumpAfterMs, Math.max(1, left)) : Math.max(1, left);
-      try {
-        return await response.wait(1, wait);
-      } catch (err) {
-        if (isError(err, 'TRANSACTION_REPLACED') && err.reason === 'repriced') return err.receipt;
-        if (!isError(err, 'TIMEOUT') || !fields || Date.now() >= deadline) throw err;
-      }
-      const head = await this.head();
-      if (head.number - atBlock < BUMP_AFTER_BLOCKS) continue;
-      const bumped = bumpFees(fields, head.baseFee, this.maxFeeCap);
-      if (!bumped) continue; // at the ceiling: keep waiting for the last version
-      try {
-        ({ response, atBlock } = await this.broadcast(bumped));
-        fields = bumped;
-      } catch (err) {
-        // The node wants a larger step than ours: the next round bumps from the higher fees again.
-        if (isError(err, 'REPLACEMENT_UNDERPRICED')) {
-          fields = bumped;
-          continue;
+      const receipt = await this.receiptOfAny(versions);
+      if (receipt) return receipt;
+      const now = Date.now();
+      if (now >= deadline) throw new QiaoError('tx_not_mined', `transaction ${versions[versions.length - 1]} (nonce ${fields.nonce}) was not mined within ${this.waitTimeoutMs} ms`);
+      if (now >= nextCheck) {
+        nextCheck = now + this.bumpAfterMs;
+        // The nonce used, yet none of our versions mined: another transaction of this key took it.
+        if ((await this.provider.getTransactionCount(this.wallet.address, 'latest')) > fields.nonce) {
+          const late = await this.receiptOfAny(versions);
+          if (late) return late;
+          throw new QiaoError('tx_replaced', `nonce ${fields.nonce} of ${this.wallet.address} was used by a transaction that is none of ${versions.join(', ')}`);
         }
-        // The nonce is used: a version already mined, and the next wait sees it as a repriced replacement.
-        if (isError(err, 'NONCE_EXPIRED')) continue;
-        throw err;
+        const head = await this.head();
+        const bumped = head.number - atBlock >= BUMP_AFTER_BLOCKS ? bumpFees(fields, head.baseFee, this.maxFeeCap) : null;
+        if (bumped) {
+          try {
+            const b = await this.broadcast(bumped);
+            versions.push(b.hash);
+            atBlock = b.atBlock;
+            fields = bumped;
+          } catch (err) {
+            // The node wants a larger step than ours: the next round bumps from the higher fees again.
+            if (isError(err, 'REPLACEMENT_UNDERPRICED')) fields = bumped;
+            // The nonce is used: a version already mined (the next receipt read finds it), or another transaction (the next check).
+            else if (!isError(err, 'NONCE_EXPIRED')) throw err;
+          }
+        }
       }
+      seen = await this.nextHead(seen, Math.min(deadline, nextCheck));
+    }
+  }
+
+  /** The receipt of whichever version is mined (as ethers formats it), or null; a mined revert fails as ethers' `wait` failed it. */
+  private async receiptOfAny(hashes: readonly string[]): Promise<TransactionReceipt | null> {
+    for (const hash of hashes) {
+      let raw: unknown;
+      try {
+        raw = await this.provider.send('eth_getTransactionReceipt', [hash]);
+      } catch {
+        // A failed read is asked again at the next block, as ethers' wait did.
+        continue;
+      }
+      if (raw == null) continue;
+      const receipt = this.provider._wrapTransactionReceipt(raw as Parameters<JsonRpcProvider['_wrapTransactionReceipt']>[0], await this.provider.getNetwork());
+      if (receipt.hash.toLowerCase() !== hash.toLowerCase()) throw new RpcError(this.provider._getConnection().url, `asked for the receipt of ${hash}, answered one of ${receipt.hash}`);
+      if (receipt.status === 0) {
+        throw makeError('transaction execution reverted', 'CALL_EXCEPTION', {
+          action: 'sendTransaction',
+          data: null,
+          reason: null,
+          invocation: null,
+          revert: null,
+          transaction: { to: receipt.to, from: receipt.from, data: '' },
+          receipt,
+        });
+      }
+      return receipt;
+    }
+    return null;
+  }
+
+  /** The head, read at most once per polling interval however many sends wait on it. */
+  private headNow: { at: number; value: Promise<number> } | null = null;
+  private blockNumber(): Promise<number> {
+    const now = Date.now();
+    if (!this.headNow || now - this.headNow.at >= this.provider.pollingInterval) {
+      const value = this.provider.send('eth_blockNumber', []).then((h: unknown) => Number(BigInt(h as string)));
+      const entry = { at: now, value };
+      value.catch(() => {
+        if (this.headNow === entry) this.headNow = null;
+      });
+      this.headNow = entry;
+    }
+    return this.headNow.value;
+  }
+
+  /** Waits until the head moves from `seen`, or until `until` (epoch ms); returns the head then. */
+  private async nextHead(seen: number, until: number): Promise<number> {
+    for (;;) {
+      const left = until - Date.now();
+      if (left <= 0) return seen;
+      await new Promise((r) => setTimeout(r, Math.min(this.provider.pollingInterval, left)));
+      const n = await this.blockNumber().catch(() => seen);
+      if (n !== seen) return n;
     }
   }
 
@@ -273,37 +344,13 @@ export class TxSender {
     return { number: Number(BigInt(b.number)), baseFee: b.baseFeePerGas ? BigInt(b.baseFeePerGas) : 0n };
   }
 
-  private async broadcast(fields: RawTxFields): Promise<{ response: TransactionResponse; atBlock: number }> {
+  private async broadcast(fields: RawTxFields): Promise<{ hash: string; atBlock: number }> {
     const signed = signRawTx(fields, this.key);
-    const [blockNumber, hash, network] = await Promise.all([
-      this.provider.getBlockNumber(),
-      this.provider.send('eth_sendRawTransaction', [signed.raw]) as Promise<unknown>,
-      this.provider.getNetwork(),
-    ]);
+    const [blockNumber, hash] = await Promise.all([this.provider.getBlockNumber(), this.provider.send('eth_sendRawTransaction', [signed.raw]) as Promise<unknown>]);
     if (typeof hash !== 'string' || hash.toLowerCase() !== signed.hash) {
       throw new RpcError(this.provider._getConnection().url, `eth_sendRawTransaction answered hash ${String(hash)}, the transaction's hash is ${signed.hash}`);
     }
-    const response = this.provider._wrapTransactionResponse(
-      {
-        hash: signed.hash,
-        type: fields.type,
-        blockHash: null,
-        blockNumber: null,
-        from: this.wallet.address,
-        nonce: fields.nonce,
-        gasLimit: fields.gasLimit,
-        gasPrice: fields.gasPrice ?? null,
-        maxFeePerGas: fields.maxFeePerGas ?? null,
-        maxPriorityFeePerGas: fields.maxPriorityFeePerGas ?? null,
-        to: fields.to,
-        value: fields.value,
-        data: fields.data,
-        chainId: fields.chainId,
-        signature: Signature.from({ r: signed.r, s: signed.s, yParity: signed.yParity }),
-      } as unknown as Parameters<JsonRpcProvider['_wrapTransactionResponse']>[0],
-      network,
-    );
-    return { response: response.replaceableTransaction(blockNumber), atBlock: blockNumber };
+    return { hash: signed.hash, atBlock: blockNumber };
   }
 }
 

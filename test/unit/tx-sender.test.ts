@@ -215,6 +215,68 @@ describe('TxSender on anvil', () => {
       await provider.send('evm_setAutomine', [true]);
     }
   });
+  /** A settled fee market and a sender with fresh fee data: the bump test above left the base fee at 1000 gwei. */
+  async function calmFees(): Promise<TxSender> {
+    await provider.send('anvil_setNextBlockBaseFeePerGas', [`0x${parseUnits('1', 'gwei').toString(16)}`]);
+    await provider.send('evm_mine', []);
+    return new TxSender(ANVIL_DEV_KEY, provider);
+  }
+
+  it('fails a send whose nonce another transaction of the key took (none of its versions can be mined)', async () => {
+    const dev = await calmFees();
+    const key = Wallet.createRandom().privateKey;
+    const mine = new TxSender(key, provider, { bumpAfterMs: 100 });
+    await dev.send({ to: mine.address, value: parseEther('1') });
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      const sending = mine.send({ to: OTHER, value: 5n }).catch((e: unknown) => e);
+      await expect.poll(async () => Number(await provider.send('eth_getTransactionCount', [mine.address, 'pending'])), { timeout: 20_000 }).toBe(1);
+      // Another process of the same key replaces it: same nonce, another call, higher fees.
+      const other = new Wallet(key, provider);
+      const replacement = await other.sendTransaction({ to: OTHER, value: 9n, nonce: 0, maxFeePerGas: parseUnits('500', 'gwei'), maxPriorityFeePerGas: parseUnits('100', 'gwei') });
+      await provider.send('evm_mine', []);
+      expect((await provider.getTransactionReceipt(replacement.hash))?.status).toBe(1);
+      const err = await sending;
+      expect(err).toBeInstanceOf(QiaoError);
+      expect((err as QiaoError).code).toBe('tx_failed');
+      expect(((err as QiaoError).cause as QiaoError).code).toBe('tx_replaced');
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+  });
+
+  it('waits with one receipt read per version per block: no nonce reads per block, no blocks read with their transactions', async () => {
+    const dev = await calmFees();
+    const calls = { receipts: 0, counts: 0, fullBlocks: 0, txs: 0 };
+    const send = provider.send.bind(provider);
+    provider.send = (m: string, params: unknown[] | Record<string, unknown>) => {
+      if (m === 'eth_getTransactionReceipt') calls.receipts++;
+      if (m === 'eth_getTransactionCount') calls.counts++;
+      if (m === 'eth_getBlockByNumber' && Array.isArray(params) && params[1] === true) calls.fullBlocks++;
+      if (m === 'eth_getTransactionByHash') calls.txs++;
+      return send(m, params);
+    };
+    try {
+      await provider.send('evm_setAutomine', [false]);
+      const sends = Array.from({ length: 4 }, (_, i) => dev.send({ to: OTHER, value: BigInt(i + 1), gasLimit: 30_000n }));
+      const pending = async () => {
+        const pool = (await send('txpool_content', [])) as { pending: Record<string, Record<string, unknown>> };
+        return Object.entries(pool.pending).find(([a]) => a.toLowerCase() === dev.address.toLowerCase())?.[1] ?? {};
+      };
+      await expect.poll(async () => Object.keys(await pending()).length, { timeout: 20_000 }).toBe(4);
+      for (let i = 0; i < 3; i++) await send('evm_mine', []);
+      const receipts = await Promise.all(sends);
+      expect(receipts.every((r) => r.status === 1)).toBe(true);
+      // Four sends, each read at most once per block seen (here a handful), never with per-block nonce reads or block scans.
+      expect(calls.fullBlocks).toBe(0);
+      expect(calls.txs).toBe(0);
+      expect(calls.counts).toBeLessThanOrEqual(1);
+      expect(calls.receipts).toBeGreaterThanOrEqual(4);
+    } finally {
+      provider.send = send;
+      await send('evm_setAutomine', [true]);
+    }
+  });
 });
 
 describe('bumpFees', () => {
