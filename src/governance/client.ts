@@ -4,6 +4,8 @@ import { CHAIN_ACTIONS, CHAIN_FAMILIES, LIGHT_CLIENT_TYPES, type ChainAction } f
 import { parseChainId } from '../domain/caip.ts';
 import { asHex, type Hex } from '../domain/hex.ts';
 import { ValidationError } from '../errors.ts';
+import { decodeBatchCommittedData } from '../evm/port-codec.ts';
+import { getRpcLogs } from '../evm/rpc-log.ts';
 import type { TxSender } from '../evm/signer.ts';
 import type { GovernanceArtifacts } from './artifacts.ts';
 import { decoderOf, sendChecked, simulateAs } from './checked-send.ts';
@@ -137,16 +139,18 @@ export class GovernanceClient {
   /** The ids of a committed batch, read back from its BatchCommitted event. */
   async batchIds(batchNo: bigint, blockNumber: bigint): Promise<{ ids: Hex[]; root: Hex; txHash: Hex } | null> {
     const ev = this.interfaces.messageLog.getEvent('BatchCommitted')!;
-    const logs = await this.provider.getLogs({
-      address: this.addresses.messageLog,
-      topics: [ev.topicHash, `0x${batchNo.toString(16).padStart(64, '0')}`],
-      fromBlock: blockNumber,
-      toBlock: blockNumber,
-    });
-    const log = logs[0];
+    const topics = [ev.topicHash.toLowerCase(), `0x${batchNo.toString(16).padStart(64, '0')}`];
+    const logs = await getRpcLogs(this.provider, { address: this.addresses.messageLog, topics, fromBlock: blockNumber, toBlock: blockNumber });
+    // What the filter asked for, checked again: a node's answer is chain data like any other.
+    const log = logs.find((l) => l.address === this.addresses.messageLog.toLowerCase() && l.topics[0] === topics[0] && l.topics[1] === topics[1]);
     if (!log) return null;
-    const parsed = this.interfaces.messageLog.parseLog(log)!;
-    return { ids: (parsed.args[2] as string[]).map((x) => x.toLowerCase() as Hex), root: (parsed.args[1] as string).toLowerCase() as Hex, txHash: log.transactionHash as Hex };
+    let decoded: { root: string; ids: string[] };
+    try {
+      decoded = decodeBatchCommittedData(log.data);
+    } catch (cause) {
+      throw new ValidationError('BatchCommitted', `batch ${batchNo}'s event data does not decode`, { cause });
+    }
+    return { ids: decoded.ids as Hex[], root: decoded.root as Hex, txHash: log.transactionHash };
   }
 
   async commitBatch(sender: TxSender, batchNo: bigint, root: Hex, ids: readonly Hex[]): Promise<TransactionReceipt> {

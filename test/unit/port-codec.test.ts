@@ -1,7 +1,7 @@
 import { AbiCoder, Interface, hexlify, type Result } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { portArtifacts } from '../../adapters/evm/artifacts.ts';
-import { decodeMessageDeliveredData, decodeMessageSentData, encodeDeliverBatch } from '../../src/evm/port-codec.ts';
+import { decodeBatchCommittedData, decodeMessageDeliveredData, decodeMessageSentData, encodeDeliverBatch } from '../../src/evm/port-codec.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 
 const SEED = 20261207;
@@ -107,5 +107,29 @@ describe('the port codec (hand-written ABI for deliverBatch, MessageSent, Messag
     }
     // The mutations did reach the refusing paths.
     expect(agreedBad).toBeGreaterThan(50);
+  });
+
+  it('decodes BatchCommitted (the governance MessageLog) as ethers does, and refuses what is not the encoding the contract emits', () => {
+    const coder = AbiCoder.defaultAbiCoder();
+    const rng = seededRandom(SEED + 1);
+    const hex = (b: Uint8Array) => hexlify(b).toLowerCase();
+    let refused = 0;
+    for (let round = 0; round < 200; round++) {
+      const n = [0, 1, 2, 31, 1024][round % 5]!;
+      const root = hex(bytesOf(rng, 32));
+      const ids = Array.from({ length: n }, () => hex(bytesOf(rng, 32)));
+      const data = coder.encode(['bytes32', 'bytes32[]'], [root, ids]);
+      expect(decodeBatchCommittedData(data)).toEqual({ root, ids });
+      const [eRoot, eIds] = coder.decode(['bytes32', 'bytes32[]'], data);
+      expect(decodeBatchCommittedData(data).ids).toEqual((eIds as string[]).map((x) => x.toLowerCase()));
+      expect(decodeBatchCommittedData(data).root).toBe((eRoot as string).toLowerCase());
+      // Cut short, a word too many, a length that disagrees, a moved offset, not hex: refused.
+      const bad = [data.slice(0, -64), `${data}${'00'.repeat(32)}`, data.slice(0, 2 + 128) + (n + 1).toString(16).padStart(64, '0') + data.slice(2 + 192), data.slice(0, 2 + 64) + '60'.padStart(64, '0') + data.slice(2 + 128), `${data}0`];
+      for (const b of bad) {
+        expect(() => decodeBatchCommittedData(b)).toThrow();
+        refused++;
+      }
+    }
+    expect(refused).toBe(1000);
   });
 });
