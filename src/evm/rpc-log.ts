@@ -1,5 +1,5 @@
 import type { JsonRpcProvider } from 'ethers';
-import type { Hex } from '../domain/hex.ts';
+import { asHex, type Hex } from '../domain/hex.ts';
 import { ValidationError } from '../errors.ts';
 
 /** A log as eth_getLogs gives it, checked field by field; hex in lower case. */
@@ -14,15 +14,12 @@ export interface RpcLog {
   removed: boolean;
 }
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 const QUANTITY = /^0x(?:0|[1-9a-fA-F][0-9a-fA-F]{0,15})$/;
-const EVEN_HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
 
-function field(raw: Record<string, unknown>, name: string, re: RegExp, at: string): string {
+function quantity(raw: Record<string, unknown>, name: string, at: string): bigint {
   const v = raw[name];
-  if (typeof v !== 'string' || !re.test(v)) throw new ValidationError(`${at}.${name}`, `is not what eth_getLogs gives (${re.source})`);
-  return v;
+  if (typeof v !== 'string' || !QUANTITY.test(v)) throw new ValidationError(`${at}.${name}`, 'must be a JSON-RPC quantity of at most 64 bits');
+  return BigInt(v);
 }
 
 /** One eth_getLogs entry to an RpcLog; a clear ValidationError naming the field for anything else. */
@@ -31,18 +28,15 @@ export function parseRpcLog(raw: unknown, at = 'log'): RpcLog {
   const r = raw as Record<string, unknown>;
   const topics = r.topics;
   if (!Array.isArray(topics) || topics.length > 4) throw new ValidationError(`${at}.topics`, 'must be an array of at most 4 topics');
-  topics.forEach((t, i) => {
-    if (typeof t !== 'string' || !BYTES32.test(t)) throw new ValidationError(`${at}.topics[${i}]`, 'must be 32 bytes of 0x-hex');
-  });
   if (r.removed !== undefined && typeof r.removed !== 'boolean') throw new ValidationError(`${at}.removed`, 'must be a boolean');
   return {
-    address: field(r, 'address', ADDRESS, at).toLowerCase() as Hex,
-    topics: (topics as string[]).map((t) => t.toLowerCase() as Hex),
-    data: field(r, 'data', EVEN_HEX, at) as Hex,
-    blockNumber: BigInt(field(r, 'blockNumber', QUANTITY, at)),
-    blockHash: field(r, 'blockHash', BYTES32, at).toLowerCase() as Hex,
-    transactionHash: field(r, 'transactionHash', BYTES32, at).toLowerCase() as Hex,
-    logIndex: Number(BigInt(field(r, 'logIndex', QUANTITY, at))),
+    address: asHex(r.address, `${at}.address`, 20),
+    topics: topics.map((t, i) => asHex(t, `${at}.topics[${i}]`, 32)),
+    data: asHex(r.data, `${at}.data`),
+    blockNumber: quantity(r, 'blockNumber', at),
+    blockHash: asHex(r.blockHash, `${at}.blockHash`, 32),
+    transactionHash: asHex(r.transactionHash, `${at}.transactionHash`, 32),
+    logIndex: Number(quantity(r, 'logIndex', at)),
     removed: r.removed === true,
   };
 }

@@ -346,7 +346,7 @@ export class TxSender {
 
   private async broadcast(fields: RawTxFields): Promise<{ hash: string; atBlock: number }> {
     const signed = signRawTx(fields, this.key);
-    const [blockNumber, hash] = await Promise.all([this.provider.getBlockNumber(), this.provider.send('eth_sendRawTransaction', [signed.raw]) as Promise<unknown>]);
+    const [blockNumber, hash] = await Promise.all([this.blockNumber(), this.provider.send('eth_sendRawTransaction', [signed.raw]) as Promise<unknown>]);
     if (typeof hash !== 'string' || hash.toLowerCase() !== signed.hash) {
       throw new RpcError(this.provider._getConnection().url, `eth_sendRawTransaction answered hash ${String(hash)}, the transaction's hash is ${signed.hash}`);
     }

@@ -28,27 +28,11 @@ export interface ChainsTable {
  * `messages` is a view (migration 2026120801000): message_data joined with message_state, in the columns and order
  * the table had. Read through it; write message_data once (recordSent) and message_state on every transition.
  */
-export interface MessagesTable {
-  seq: ColumnType<string, never, never>;
-  id: string;
-  encoded: string;
-  message: Json<unknown>;
-  src_chain: string;
-  dst_chain: string;
-  src_port: string;
-  dst_port: string;
-  sender: string;
-  receiver: string;
-  nonce: Int8;
+export interface MessagesTable extends MessageDataTable {
   status: string;
   reason: string | null;
-  src_tx_hash: string | null;
-  src_height: Int8 | null;
-  src_block_hash: string | null;
-  src_log_index: number | null;
   dst_tx_hash: string | null;
   batch_no: Int8 | null;
-  created_at: Time;
   updated_at: Time;
   /** Set with the `delivered` transition (migration 2026112509000). */
   delivered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
